@@ -1,0 +1,204 @@
+//! Datasets that stay where they are (a `const` array in flash, a packed byte blob),
+//! and a heap-free shuffle of their order.
+
+use crate::{Error, Rng};
+
+/// A read-only, indexable set of (input, target) samples.
+///
+/// Implement it to decode samples on the fly from a compact form (e.g. 4-bit pixels
+/// in flash); [`Samples`] covers the plain case of two slices.
+pub trait Dataset<I, T> {
+    /// The number of samples.
+    fn len(&self) -> usize;
+
+    /// `true` if there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes sample `index` into `x` and `t`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IndexOutOfRange`] if `index >= self.len()`.
+    fn load(&self, index: usize, x: &mut I, t: &mut T) -> Result<(), Error>;
+}
+
+/// A dataset held in two slices of rows, inputs and targets.
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::{Dataset, Samples};
+/// const X: [[f32; 2]; 4] = [[0., 0.], [0., 1.], [1., 0.], [1., 1.]];
+/// const T: [[f32; 1]; 4] = [[0.], [1.], [1.], [0.]];
+/// let data = Samples::new(&X, &T)?;
+/// assert_eq!(data.len(), 4);
+/// assert!(Samples::new(&X, &T[..3]).is_err());
+/// # Ok::<(), stackprop::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Samples<'a, I, T> {
+    inputs: &'a [I],
+    targets: &'a [T],
+}
+
+impl<'a, I, T> Samples<'a, I, T> {
+    /// Pairs `inputs[i]` with `targets[i]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] if the slices differ in length.
+    pub fn new(inputs: &'a [I], targets: &'a [T]) -> Result<Self, Error> {
+        if inputs.len() == targets.len() {
+            Ok(Self { inputs, targets })
+        } else {
+            Err(Error::LengthMismatch { expected: inputs.len(), found: targets.len() })
+        }
+    }
+}
+
+impl<I: Copy, T: Copy> Dataset<I, T> for Samples<'_, I, T> {
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn load(&self, index: usize, x: &mut I, t: &mut T) -> Result<(), Error> {
+        match (self.inputs.get(index), self.targets.get(index)) {
+            (Some(xi), Some(ti)) => {
+                *x = *xi;
+                *t = *ti;
+                Ok(())
+            }
+            _ => Err(Error::IndexOutOfRange { index, len: self.inputs.len() }),
+        }
+    }
+}
+
+/// What an epoch does with the last `len % N` samples when the dataset's length is
+/// not a multiple of the batch size N. There is no default: the choice is explicit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remainder {
+    /// Fill the last batch with samples from the start of this epoch's order, so
+    /// every sample is trained on and `N − len % N` of them twice.
+    Wrap,
+    /// Leave the last `len % N` samples of this epoch's (shuffled) order out, and
+    /// count them in [`EpochReport::skipped`](crate::EpochReport::skipped). Which
+    /// samples those are changes from epoch to epoch when shuffling.
+    Skip,
+    /// Refuse: the epoch returns [`Error::PartialBatch`] before training anything.
+    Reject,
+}
+
+/// A pseudo-random permutation of `0..len` that needs no memory per element.
+///
+/// A 4-round Feistel network on the smallest even number of bits that covers `len`,
+/// with cycle-walking to stay below `len`: a bijection for any key, so every index
+/// appears exactly once per epoch, whatever the dataset's size.
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::{Permutation, Rng};
+/// let p = Permutation::new(10, &mut Rng::new(1));
+/// let mut seen = [false; 10];
+/// for i in 0..10 { seen[p.get(i)] = true; }
+/// assert!(seen.iter().all(|&s| s));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permutation {
+    len: usize,
+    half_bits: u32,
+    keys: [u32; 4],
+}
+
+impl Permutation {
+    /// A fresh random order of `0..len`, drawn from `rng`.
+    pub fn new(len: usize, rng: &mut Rng) -> Self {
+        let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
+        let half_bits = bits.div_ceil(2).max(1);
+        let keys = [rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32()];
+        Self { len, half_bits, keys }
+    }
+
+    /// The identity order `0, 1, …, len − 1`.
+    pub const fn identity(len: usize) -> Self {
+        Self { len, half_bits: 0, keys: [0; 4] }
+    }
+
+    /// The number of indices permuted.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `true` if the permutation is of no indices.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The index at position `i`; `i` itself if `i >= len`.
+    pub fn get(&self, i: usize) -> usize {
+        if self.half_bits == 0 || i >= self.len {
+            return i;
+        }
+        // Cycle-walk: the Feistel network permutes 0..2^(2h) ⊇ 0..len, so following
+        // it from i < len reaches an index below len again.
+        let mut v = i as u64;
+        loop {
+            v = self.feistel(v);
+            if v < self.len as u64 {
+                return v as usize;
+            }
+        }
+    }
+
+    fn feistel(&self, v: u64) -> u64 {
+        let h = self.half_bits;
+        let mask = (1u64 << h) - 1;
+        let (mut left, mut right) = (v >> h, v & mask);
+        for &key in &self.keys {
+            let mixed = (right as u32 ^ key).wrapping_mul(0x9E37_79B1);
+            let f = u64::from(mixed ^ (mixed >> 15)) & mask;
+            (left, right) = (right, left ^ f);
+        }
+        (left << h) | right
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutation_is_a_bijection_for_many_sizes() {
+        let mut rng = Rng::new(5);
+        for len in [1usize, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100, 1437] {
+            let p = Permutation::new(len, &mut rng);
+            let mut seen = [false; 1437];
+            for i in 0..len {
+                let j = p.get(i);
+                assert!(j < len && !seen[j], "len {len}: {i} -> {j}");
+                seen[j] = true;
+            }
+        }
+    }
+
+    #[test]
+    fn permutation_shuffles() {
+        let p = Permutation::new(100, &mut Rng::new(9));
+        let fixed = (0..100).filter(|&i| p.get(i) == i).count();
+        assert!(fixed < 10, "{fixed} fixed points");
+        assert_eq!(Permutation::identity(5).get(3), 3);
+    }
+
+    #[test]
+    fn samples_load_checks_the_index() {
+        let x = [[1.0_f32], [2.0]];
+        let t = [[0.0_f32], [1.0]];
+        let data = Samples::new(&x, &t).unwrap_or_else(|_| unreachable!());
+        let (mut xi, mut ti) = ([0.0], [0.0]);
+        assert_eq!(data.load(1, &mut xi, &mut ti), Ok(()));
+        assert_eq!((xi, ti), ([2.0], [1.0]));
+        assert_eq!(data.load(2, &mut xi, &mut ti), Err(Error::IndexOutOfRange { index: 2, len: 2 }));
+    }
+}

@@ -1,0 +1,59 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable
+)]
+// Nested tuple types of networks and their buffers are the design, not an accident.
+#![allow(clippy::type_complexity)]
+
+pub mod activation;
+mod data;
+mod dense;
+mod error;
+mod frozen;
+mod init;
+pub mod kernels;
+mod layer;
+pub mod loss;
+pub mod math;
+mod memory;
+pub mod optim;
+mod scalar;
+pub mod sequential;
+mod tensors;
+mod trainer;
+mod zero;
+
+pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
+pub use data::{Dataset, Permutation, Remainder, Samples};
+pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
+pub use error::Error;
+pub use frozen::Frozen;
+pub use init::{Init, Rng};
+pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};
+pub use loss::{Bce, Huber, Loss, Mse, SoftmaxCrossEntropy};
+pub use memory::Footprint;
+pub use optim::{Adam, AdamConfig, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum};
+pub use scalar::{Scalar, ScalarKind};
+pub use tensors::Tensors;
+pub use trainer::{EpochReport, Evaluation, Trainer};
+pub use zero::Zero;
+
+impl Zero for Mse {
+    const ZERO: Self = Mse;
+}
+impl Zero for Huber {
+    const ZERO: Self = Huber;
+}
+impl Zero for Bce {
+    const ZERO: Self = Bce;
+}
+impl Zero for SoftmaxCrossEntropy {
+    const ZERO: Self = SoftmaxCrossEntropy;
+}

@@ -1,0 +1,199 @@
+//! Stochastic gradient descent with momentum and weight decay (`torch.optim.SGD`).
+
+use crate::optim::{Optimizer, check};
+use crate::{Error, Layer, Scalar, Tensors, Zero};
+
+/// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig<S> {
+    /// Learning rate: finite and ≥ 0. No default (PyTorch has none either).
+    pub lr: S,
+    /// Momentum μ in [0, 1). Default 0. Needs a velocity buffer (see [`Sgd`]).
+    pub momentum: S,
+    /// L2 penalty λ ≥ 0, added to the gradient as λ·p (biases included). Default 0.
+    pub weight_decay: S,
+}
+
+impl<S: Scalar> SgdConfig<S> {
+    /// Plain SGD with learning rate `lr`, no momentum, no weight decay.
+    pub const fn new(lr: S) -> Self {
+        Self { lr, momentum: S::ZERO, weight_decay: S::ZERO }
+    }
+
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        check(self.lr, "lr", 0.0, f64::MAX, false, "finite and >= 0")?;
+        check(self.momentum, "momentum", 0.0, 1.0, true, "in [0, 1)")?;
+        check(self.weight_decay, "weight_decay", 0.0, f64::MAX, false, "finite and >= 0")
+    }
+}
+
+impl<S: Scalar> Zero for SgdConfig<S> {
+    const ZERO: Self = Self::new(S::ZERO);
+}
+
+/// Whether an [`Sgd`] keeps a momentum buffer: [`WithMomentum`] or [`NoMomentum`].
+pub trait Velocity {
+    /// The storage for a network whose gradients are `G`: `G` itself, or `()`.
+    type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>: Zero + Copy + core::fmt::Debug + PartialEq;
+    /// The buffer, if this storage has one.
+    fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &mut Self::Buffer<G>) -> Option<&mut G>;
+}
+
+/// A momentum buffer shaped like the network's gradients (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WithMomentum;
+
+impl Velocity for WithMomentum {
+    type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq> = G;
+    #[inline(always)]
+    fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &mut G) -> Option<&mut G> {
+        Some(storage)
+    }
+}
+
+/// No momentum buffer: plain SGD that costs no optimizer memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoMomentum;
+
+impl Velocity for NoMomentum {
+    type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq> = ();
+    #[inline(always)]
+    fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(_storage: &mut ()) -> Option<&mut G> {
+        None
+    }
+}
+
+/// SGD with PyTorch's update:
+///
+/// ```text
+/// g ← g + λ·p
+/// v ← g at the first step, else μ·v + g;   g ← v      (if μ ≠ 0)
+/// p ← p − lr·g
+/// ```
+///
+/// # Generics
+///
+/// * `L`: the network.
+/// * `V`: [`WithMomentum`] (default), a velocity buffer shaped like `L`'s gradients;
+///   or [`NoMomentum`] for plain SGD without that memory (then μ must be 0).
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::{Dense, NoMomentum, Sgd, SgdConfig, Sigmoid, Tanh};
+/// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
+///
+/// let momentum = Sgd::<Net>::new(SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 1e-4 })?;
+/// let plain = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
+/// assert!(size_of_val(&plain) < size_of_val(&momentum));
+/// // Momentum without a buffer is refused.
+/// assert!(Sgd::<Net, NoMomentum>::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.1) }).is_err());
+/// # Ok::<(), stackprop::Error>(())
+/// ```
+pub struct Sgd<L: Layer, V: Velocity = WithMomentum> {
+    config: SgdConfig<L::Scalar>,
+    velocity: V::Buffer<L::Grads>,
+    started: bool,
+}
+
+impl<L: Layer, V: Velocity> Clone for Sgd<L, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Layer, V: Velocity> Copy for Sgd<L, V> {}
+
+impl<L: Layer, V: Velocity> core::fmt::Debug for Sgd<L, V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sgd")
+            .field("config", &self.config)
+            .field("velocity", &self.velocity)
+            .field("started", &self.started)
+            .finish()
+    }
+}
+
+impl<L: Layer, V: Velocity> PartialEq for Sgd<L, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.config == other.config && self.velocity == other.velocity && self.started == other.started
+    }
+}
+
+impl<L: Layer, V: Velocity> Sgd<L, V> {
+    /// An optimizer with `config` and zeroed state.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperParameter`] if a field is out of range, or if `momentum`
+    /// is not 0 while `V` is [`NoMomentum`].
+    pub fn new(config: SgdConfig<L::Scalar>) -> Result<Self, Error> {
+        let mut sgd = Self::ZERO;
+        sgd.set_config(config)?;
+        Ok(sgd)
+    }
+
+    /// The hyper-parameters in force.
+    pub fn config(&self) -> SgdConfig<L::Scalar> {
+        self.config
+    }
+
+    /// Replaces the hyper-parameters, keeping the momentum buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sgd::new`]; on error nothing changes.
+    pub fn set_config(&mut self, config: SgdConfig<L::Scalar>) -> Result<(), Error> {
+        config.validate()?;
+        if config.momentum != L::Scalar::ZERO && V::buffer(&mut self.velocity).is_none() {
+            return Err(Error::InvalidHyperParameter {
+                name: "momentum",
+                expected: "0 for Sgd<_, NoMomentum> (it has no velocity buffer)",
+            });
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    /// Forgets the momentum, as if no step had been taken.
+    pub fn reset(&mut self) {
+        self.velocity = Zero::ZERO;
+        self.started = false;
+    }
+}
+
+impl<L: Layer, V: Velocity> Zero for Sgd<L, V> {
+    const ZERO: Self = Self { config: SgdConfig::ZERO, velocity: Zero::ZERO, started: false };
+}
+
+impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
+    fn update(&mut self, net: &mut L, grads: &L::Grads) {
+        let SgdConfig { lr, momentum, weight_decay } = self.config;
+        let first = !self.started;
+        self.started = true;
+        match V::buffer(&mut self.velocity) {
+            Some(velocity) if momentum != L::Scalar::ZERO => {
+                let slices = net.trainable_mut().zip(grads.slices()).zip(velocity.slices_mut());
+                for ((p, g), v) in slices {
+                    for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                        let g = g + weight_decay * *p;
+                        *v = if first { g } else { momentum * *v + g };
+                        *p -= lr * *v;
+                    }
+                }
+            }
+            _ => {
+                for (p, g) in net.trainable_mut().zip(grads.slices()) {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p -= lr * (g + weight_decay * *p);
+                    }
+                }
+            }
+        }
+    }
+}

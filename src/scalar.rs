@@ -1,0 +1,198 @@
+//! [`Scalar`]: the one trait through which the crate computes in `f32` or `f64`.
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+use crate::{Zero, math};
+
+/// Which IEEE 754 format a [`Scalar`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarKind {
+    /// `f32`, binary32: what a Cortex-M4F computes in.
+    F32,
+    /// `f64`, binary64: what host-side numerics and gradient checks need.
+    F64,
+}
+
+/// A floating-point number the network computes in: `f32` or `f64`.
+///
+/// Transcendental functions go through the float backend in [`crate::math`], so that
+/// `f32` can switch to micromath's approximations while `f64` stays on libm.
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::Scalar;
+/// fn logistic<S: Scalar>(x: S) -> S { S::ONE / (S::ONE + (-x).exp()) }
+/// assert_eq!(logistic(0.0_f64), 0.5);
+/// assert_eq!(logistic(0.0_f32), 0.5);
+/// ```
+pub trait Scalar:
+    Copy
+    + Default
+    + Debug
+    + Display
+    + PartialOrd
+    + Zero
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// One.
+    const ONE: Self;
+    /// One half.
+    const HALF: Self;
+    /// The format, recorded in serialised headers and reports.
+    const KIND: ScalarKind;
+
+    /// The nearest value to `x` (exact for `f64`, round-to-nearest for `f32`).
+    fn from_f64(x: f64) -> Self;
+    /// `self` widened to `f64` (always exact).
+    fn to_f64(self) -> f64;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// `ln(1 + self)`, accurate near zero.
+    fn ln_1p(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// `true` unless NaN or infinite.
+    fn is_finite(self) -> bool;
+
+    /// The larger of the two; `self` if they compare unordered (NaN).
+    #[inline]
+    fn max(self, other: Self) -> Self {
+        if other > self { other } else { self }
+    }
+
+    /// The smaller of the two; `self` if they compare unordered (NaN).
+    #[inline]
+    fn min(self, other: Self) -> Self {
+        if other < self { other } else { self }
+    }
+}
+
+impl Scalar for f32 {
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    const KIND: ScalarKind = ScalarKind::F32;
+
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        math::expf(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        math::lnf(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        math::ln_1pf(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        math::tanhf(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        math::sqrtf(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f32::abs(self)
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+}
+
+impl Scalar for f64 {
+    const ONE: Self = 1.0;
+    const HALF: Self = 0.5;
+    const KIND: ScalarKind = ScalarKind::F64;
+
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        math::exp(self)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        math::ln(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        math::ln_1p(self)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        math::tanh(self)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        math::sqrt(self)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        f64::abs(self)
+    }
+    #[inline]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+}
+
+/// `true` if every value is finite.
+#[inline]
+pub(crate) fn all_finite<S: Scalar>(values: &[S]) -> bool {
+    values.iter().all(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_min_keep_self_on_nan() {
+        assert_eq!(Scalar::max(1.0_f64, 2.0), 2.0);
+        assert_eq!(Scalar::min(1.0_f64, 2.0), 1.0);
+        assert!(Scalar::max(f64::NAN, 2.0).is_nan());
+        assert_eq!(Scalar::max(2.0_f32, f32::NAN), 2.0);
+    }
+
+    #[test]
+    fn all_finite_rejects_nan_and_inf() {
+        assert!(all_finite(&[1.0_f32, -2.0]));
+        assert!(!all_finite(&[1.0_f32, f32::NAN]));
+        assert!(!all_finite(&[f64::INFINITY]));
+    }
+}

@@ -1,0 +1,319 @@
+//! [`Trainer`]: a network with everything it needs to learn, in one value.
+
+use core::mem::size_of;
+
+use crate::loss::same_class;
+use crate::scalar::all_finite;
+use crate::{
+    Dataset, Error, Footprint, Layer, Loss, Optimizer, Permutation, Remainder, Rng, Scalar, Zero,
+};
+
+/// A network, its training buffers, its optimizer and its loss, for batches of `N`.
+///
+/// Every field is a fixed-size array or a tuple of them: the whole trainer can live on
+/// the stack, in a `static`, or in a `static mut` local of a firmware entry point, and
+/// [`Trainer::FOOTPRINT`] tells its size at compile time. After a call, the buffers
+/// hold every quantity of the seed note for the last batch (see the crate docs).
+///
+/// # Generics
+///
+/// * `L`: the network, a [`Layer`] (usually a tuple of [`Dense`](crate::Dense)).
+/// * `O`: the [`Optimizer`].
+/// * `E`: the [`Loss`].
+/// * `N`: the batch size.
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::*;
+/// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
+///
+/// let mut net = Net::ZERO;
+/// net.init(Init::GlorotUniform, &mut Rng::new(1));
+/// let sgd = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
+/// let mut trainer = Trainer::<_, _, _, 4>::new(net, sgd, Mse);
+///
+/// let x = [[0., 0.], [0., 1.], [1., 0.], [1., 1.]];
+/// let t = [[0.], [1.], [1.], [0.]];
+/// let first = trainer.step(&x, &t)?;
+/// for _ in 0..50 { trainer.step(&x, &t)?; }
+/// assert!(trainer.loss(&x, &t)? < first);
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Trainer<L: Layer, O, E, const N: usize> {
+    /// The network's parameters.
+    pub net: L,
+    /// Forward buffers of the last batch: A^l and Z^(l+1) of every layer.
+    pub cache: L::Cache<N>,
+    /// Backward buffers of the last batch: dE/dZ^(l+1) and dE/dA^l of every layer.
+    pub delta: L::Delta<N>,
+    /// dE/dW^l and dE/db^l of the last batch.
+    pub grads: L::Grads,
+    /// The optimizer and its state.
+    pub optimizer: O,
+    /// The error function E.
+    pub loss: E,
+    batch_x: [L::Input; N],
+    batch_t: [L::Output; N],
+}
+
+/// The result of [`Trainer::train_epoch`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochReport<S> {
+    /// Optimizer steps taken (batches of N).
+    pub batches: usize,
+    /// The mean of the batch losses, each taken before its update.
+    pub mean_loss: S,
+    /// Samples trained on, counting repeats.
+    pub trained: usize,
+    /// Samples left out by [`Remainder::Skip`].
+    pub skipped: usize,
+    /// Samples trained on twice by [`Remainder::Wrap`].
+    pub repeated: usize,
+}
+
+/// The result of [`Trainer::evaluate`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation<S> {
+    /// The mean loss per sample over the whole dataset.
+    pub loss: S,
+    /// Samples whose output picks the target's class: argmax for two or more outputs,
+    /// the same side of ½ for one output.
+    pub correct: usize,
+    /// Samples evaluated.
+    pub total: usize,
+}
+
+impl<S> Evaluation<S> {
+    /// `correct / total`, in [0, 1] (0 for no samples).
+    pub fn accuracy(&self) -> f64 {
+        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+    }
+}
+
+impl<L: Layer, O, E, const N: usize> Trainer<L, O, E, N> {
+    /// The bytes of each part of this trainer.
+    pub const FOOTPRINT: Footprint = Footprint {
+        params: size_of::<L>(),
+        grads: size_of::<L::Grads>(),
+        optimizer: size_of::<O>(),
+        cache: size_of::<L::Cache<N>>(),
+        delta: size_of::<L::Delta<N>>(),
+        other: size_of::<Self>()
+            - size_of::<L>()
+            - size_of::<L::Grads>()
+            - size_of::<O>()
+            - size_of::<L::Cache<N>>()
+            - size_of::<L::Delta<N>>(),
+    };
+
+    /// A trainer for `net`, with zeroed buffers.
+    ///
+    /// `const`, so a trainer can initialise a `static`.
+    pub const fn new(net: L, optimizer: O, loss: E) -> Self {
+        const { assert!(N > 0, "the batch size N must be at least 1") };
+        Self {
+            net,
+            cache: <L::Cache<N>>::ZERO,
+            delta: <L::Delta<N>>::ZERO,
+            grads: L::Grads::ZERO,
+            optimizer,
+            loss,
+            batch_x: <[L::Input; N]>::ZERO,
+            batch_t: <[L::Output; N]>::ZERO,
+        }
+    }
+
+    /// Runs the network forward on `x` and returns Y.
+    ///
+    /// Non-finite inputs are not rejected here: they give non-finite outputs and
+    /// change nothing but the forward buffers.
+    pub fn predict(&mut self, x: &[L::Input; N]) -> &[L::Output; N] {
+        self.net.forward(x, &mut self.cache);
+        L::output(&self.cache)
+    }
+}
+
+impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
+    /// E(Y, T) for the batch, without backward or update.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞.
+    pub fn loss(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
+        check_batch::<L, N>(x, t)?;
+        self.net.forward(x, &mut self.cache);
+        Ok(self.loss.loss(L::output(&self.cache), t))
+    }
+
+    /// Forward, loss and backward on a batch, without an update: returns E and leaves
+    /// every gradient in [`grads`](Trainer::grads) and [`delta`](Trainer::delta), and
+    /// dE/dX in `dx` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞;
+    /// nothing is changed then.
+    pub fn gradients(
+        &mut self,
+        x: &[L::Input; N],
+        t: &[L::Output; N],
+        dx: Option<&mut [L::Input; N]>,
+    ) -> Result<L::Scalar, Error> {
+        check_batch::<L, N>(x, t)?;
+        let Self { net, cache, delta, grads, loss, .. } = self;
+        Ok(forward_backward(net, cache, delta, grads, loss, x, t, dx))
+    }
+
+    /// Evaluates the network on a whole dataset, in batches of `N`: mean loss and
+    /// classification accuracy. Only the forward buffers change.
+    ///
+    /// A last partial batch is padded with copies of its first sample, whose outputs
+    /// are not counted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyDataset`], non-finite data ([`Error::NonFiniteInput`],
+    /// [`Error::NonFiniteTarget`]), or an error of [`Dataset::load`].
+    pub fn evaluate<D: Dataset<L::Input, L::Output>>(&mut self, data: &D) -> Result<Evaluation<L::Scalar>, Error> {
+        let len = data.len();
+        if len == 0 {
+            return Err(Error::EmptyDataset);
+        }
+        let mut sum = L::Scalar::ZERO;
+        let mut correct = 0;
+        let mut start = 0;
+        while start < len {
+            let rows = (len - start).min(N);
+            self.stage(data, |k| start + k.min(rows - 1))?;
+            check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
+            self.net.forward(&self.batch_x, &mut self.cache);
+            let y = L::output(&self.cache);
+            for (y, t) in y.iter().zip(&self.batch_t).take(rows) {
+                sum += self.loss.row_loss(y.as_ref(), t.as_ref());
+                correct += usize::from(same_class(y.as_ref(), t.as_ref()));
+            }
+            start += rows;
+        }
+        Ok(Evaluation { loss: sum / L::Scalar::from_f64(len as f64), correct, total: len })
+    }
+
+    /// Copies the samples at `index(0..N)` into the staging batch.
+    fn stage<D: Dataset<L::Input, L::Output>>(
+        &mut self,
+        data: &D,
+        index: impl Fn(usize) -> usize,
+    ) -> Result<(), Error> {
+        for (k, (x, t)) in self.batch_x.iter_mut().zip(self.batch_t.iter_mut()).enumerate() {
+            data.load(index(k), x, t)?;
+        }
+        Ok(())
+    }
+}
+
+impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
+    /// One training step on a batch: forward, loss, backward, update. Returns E(Y, T)
+    /// before the update.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞;
+    /// nothing is changed then.
+    pub fn step(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
+        check_batch::<L, N>(x, t)?;
+        let Self { net, cache, delta, grads, optimizer, loss, .. } = self;
+        let e = forward_backward(net, cache, delta, grads, loss, x, t, None);
+        optimizer.update(net, grads);
+        Ok(e)
+    }
+
+    /// One pass over `data` in batches of `N`, in an order shuffled with `rng`.
+    ///
+    /// `remainder` says what happens to the last `len % N` samples; see [`Remainder`].
+    /// With `rng: None` the order is the dataset's own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::EmptyDataset`]; [`Error::PartialBatch`] under [`Remainder::Reject`]
+    /// (before any update); non-finite data ([`Error::NonFiniteInput`],
+    /// [`Error::NonFiniteTarget`]) or an error of [`Dataset::load`], which stop the
+    /// epoch before the batch holding that sample is used: batches before it stay trained.
+    pub fn train_epoch<D: Dataset<L::Input, L::Output>>(
+        &mut self,
+        data: &D,
+        rng: Option<&mut Rng>,
+        remainder: Remainder,
+    ) -> Result<EpochReport<L::Scalar>, Error> {
+        let len = data.len();
+        if len == 0 {
+            return Err(Error::EmptyDataset);
+        }
+        let partial = len % N;
+        if partial != 0 && remainder == Remainder::Reject {
+            return Err(Error::PartialBatch { len, batch: N });
+        }
+        let order = match rng {
+            Some(rng) => Permutation::new(len, rng),
+            None => Permutation::identity(len),
+        };
+        let (batches, skipped, repeated) = match (partial, remainder) {
+            (0, _) => (len / N, 0, 0),
+            (_, Remainder::Skip) => (len / N, partial, 0),
+            _ => (len / N + 1, 0, N - partial),
+        };
+        let mut sum = L::Scalar::ZERO;
+        for batch in 0..batches {
+            // Positions past the end wrap to the start of this epoch's order.
+            self.stage(data, |k| order.get((batch * N + k) % len))?;
+            let Self { net, cache, delta, grads, optimizer, loss, batch_x, batch_t } = &mut *self;
+            check_batch::<L, N>(batch_x, batch_t)?;
+            sum += forward_backward(net, cache, delta, grads, loss, batch_x, batch_t, None);
+            optimizer.update(net, grads);
+        }
+        let mean_loss = if batches == 0 { sum } else { sum / L::Scalar::from_f64(batches as f64) };
+        Ok(EpochReport { batches, mean_loss, trained: batches * N, skipped, repeated })
+    }
+}
+
+impl<L: Layer, O: Zero, E: Zero, const N: usize> Zero for Trainer<L, O, E, N>
+where
+    L: Zero,
+{
+    const ZERO: Self = Self::new(L::ZERO, O::ZERO, E::ZERO);
+}
+
+fn check_batch<L: Layer, const N: usize>(x: &[L::Input; N], t: &[L::Output; N]) -> Result<(), Error> {
+    if !x.iter().all(|row| all_finite(row.as_ref())) {
+        return Err(Error::NonFiniteInput);
+    }
+    if !t.iter().all(|row| all_finite(row.as_ref())) {
+        return Err(Error::NonFiniteTarget);
+    }
+    Ok(())
+}
+
+/// Forward, loss and backward of one batch; returns E. Takes the trainer's fields
+/// one by one so a batch staged inside the trainer is used in place, not copied.
+#[allow(clippy::too_many_arguments)]
+fn forward_backward<L: Layer, E: Loss<L::Scalar>, const N: usize>(
+    net: &L,
+    cache: &mut L::Cache<N>,
+    delta: &mut L::Delta<N>,
+    grads: &mut L::Grads,
+    loss: &E,
+    x: &[L::Input; N],
+    t: &[L::Output; N],
+    dx: Option<&mut [L::Input; N]>,
+) -> L::Scalar {
+    net.forward(x, cache);
+    let y = L::output(cache);
+    match L::output_grad(delta) {
+        Some(dy) => {
+            let e = loss.loss_and_grad(y, t, dy);
+            net.backward(x, cache, delta, grads, dx);
+            e
+        }
+        // Nothing trainable: a Frozen last layer takes no gradient.
+        None => loss.loss(y, t),
+    }
+}
