@@ -53,7 +53,10 @@ impl<'a, I, T> Samples<'a, I, T> {
         if inputs.len() == targets.len() {
             Ok(Self { inputs, targets })
         } else {
-            Err(Error::LengthMismatch { expected: inputs.len(), found: targets.len() })
+            Err(Error::LengthMismatch {
+                expected: inputs.len(),
+                found: targets.len(),
+            })
         }
     }
 }
@@ -70,7 +73,10 @@ impl<I: Copy, T: Copy> Dataset<I, T> for Samples<'_, I, T> {
                 *t = *ti;
                 Ok(())
             }
-            _ => Err(Error::IndexOutOfRange { index, len: self.inputs.len() }),
+            _ => Err(Error::IndexOutOfRange {
+                index,
+                len: self.inputs.len(),
+            }),
         }
     }
 }
@@ -117,13 +123,26 @@ impl Permutation {
     pub fn new(len: usize, rng: &mut Rng) -> Self {
         let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
         let half_bits = bits.div_ceil(2).max(1);
-        let keys = [rng.next_u32(), rng.next_u32(), rng.next_u32(), rng.next_u32()];
-        Self { len, half_bits, keys }
+        let keys = [
+            rng.next_u32(),
+            rng.next_u32(),
+            rng.next_u32(),
+            rng.next_u32(),
+        ];
+        Self {
+            len,
+            half_bits,
+            keys,
+        }
     }
 
     /// The identity order `0, 1, …, len − 1`.
     pub const fn identity(len: usize) -> Self {
-        Self { len, half_bits: 0, keys: [0; 4] }
+        Self {
+            len,
+            half_bits: 0,
+            keys: [0; 4],
+        }
     }
 
     /// The number of indices permuted.
@@ -199,6 +218,9 @@ mod tests {
         let (mut xi, mut ti) = ([0.0], [0.0]);
         assert_eq!(data.load(1, &mut xi, &mut ti), Ok(()));
         assert_eq!((xi, ti), ([2.0], [1.0]));
-        assert_eq!(data.load(2, &mut xi, &mut ti), Err(Error::IndexOutOfRange { index: 2, len: 2 }));
+        assert_eq!(
+            data.load(2, &mut xi, &mut ti),
+            Err(Error::IndexOutOfRange { index: 2, len: 2 })
+        );
     }
 }

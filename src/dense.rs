@@ -100,12 +100,23 @@ impl<const IN: usize, const OUT: usize, F, S: Scalar, B: Bias<S, OUT>> Dense<IN,
     /// assert_eq!(layer.w[2][0], 2.0);
     /// ```
     pub const fn new(w: [[S; OUT]; IN], b: B) -> Self {
-        const { assert!(IN > 0 && OUT > 0, "a dense layer needs at least one input and one output") };
-        Self { w, b, activation: PhantomData }
+        const {
+            assert!(
+                IN > 0 && OUT > 0,
+                "a dense layer needs at least one input and one output"
+            )
+        };
+        Self {
+            w,
+            b,
+            activation: PhantomData,
+        }
     }
 }
 
-impl<const IN: usize, const OUT: usize, F, S: Scalar, B: Bias<S, OUT>> Zero for Dense<IN, OUT, F, S, B> {
+impl<const IN: usize, const OUT: usize, F, S: Scalar, B: Bias<S, OUT>> Zero
+    for Dense<IN, OUT, F, S, B>
+{
     const ZERO: Self = Self::new([[S::ZERO; OUT]; IN], B::ZERO);
 }
 
@@ -118,11 +129,18 @@ pub struct DenseGrads<const IN: usize, const OUT: usize, S, B> {
     pub b: B,
 }
 
-impl<const IN: usize, const OUT: usize, S: Scalar, B: Bias<S, OUT>> Zero for DenseGrads<IN, OUT, S, B> {
-    const ZERO: Self = Self { w: [[S::ZERO; OUT]; IN], b: B::ZERO };
+impl<const IN: usize, const OUT: usize, S: Scalar, B: Bias<S, OUT>> Zero
+    for DenseGrads<IN, OUT, S, B>
+{
+    const ZERO: Self = Self {
+        w: [[S::ZERO; OUT]; IN],
+        b: B::ZERO,
+    };
 }
 
-impl<const IN: usize, const OUT: usize, S: Scalar, B: Bias<S, OUT>> Tensors<S> for DenseGrads<IN, OUT, S, B> {
+impl<const IN: usize, const OUT: usize, S: Scalar, B: Bias<S, OUT>> Tensors<S>
+    for DenseGrads<IN, OUT, S, B>
+{
     fn slices(&self) -> impl Iterator<Item = &[S]> {
         [self.w.as_flattened(), self.b.as_slice()].into_iter()
     }
@@ -141,7 +159,10 @@ pub struct DenseCache<const OUT: usize, const N: usize, S> {
 }
 
 impl<const OUT: usize, const N: usize, S: Scalar> Zero for DenseCache<OUT, N, S> {
-    const ZERO: Self = Self { a: [[S::ZERO; OUT]; N], z: [[S::ZERO; OUT]; N] };
+    const ZERO: Self = Self {
+        a: [[S::ZERO; OUT]; N],
+        z: [[S::ZERO; OUT]; N],
+    };
 }
 
 /// The backward values of a [`Dense`] layer for a batch of `N`.
@@ -153,8 +174,31 @@ pub struct DenseDelta<const OUT: usize, const N: usize, S> {
     pub da: [[S; OUT]; N],
 }
 
+impl<const OUT: usize, const N: usize, S: Scalar> Tensors<S> for DenseCache<OUT, N, S> {
+    /// A^l, then Z^(l+1), each row-major.
+    fn slices(&self) -> impl Iterator<Item = &[S]> {
+        [self.a.as_flattened(), self.z.as_flattened()].into_iter()
+    }
+    fn slices_mut(&mut self) -> impl Iterator<Item = &mut [S]> {
+        [self.a.as_flattened_mut(), self.z.as_flattened_mut()].into_iter()
+    }
+}
+
+impl<const OUT: usize, const N: usize, S: Scalar> Tensors<S> for DenseDelta<OUT, N, S> {
+    /// dE/dZ^(l+1), then dE/dA^l, each row-major.
+    fn slices(&self) -> impl Iterator<Item = &[S]> {
+        [self.dz.as_flattened(), self.da.as_flattened()].into_iter()
+    }
+    fn slices_mut(&mut self) -> impl Iterator<Item = &mut [S]> {
+        [self.dz.as_flattened_mut(), self.da.as_flattened_mut()].into_iter()
+    }
+}
+
 impl<const OUT: usize, const N: usize, S: Scalar> Zero for DenseDelta<OUT, N, S> {
-    const ZERO: Self = Self { dz: [[S::ZERO; OUT]; N], da: [[S::ZERO; OUT]; N] };
+    const ZERO: Self = Self {
+        dz: [[S::ZERO; OUT]; N],
+        da: [[S::ZERO; OUT]; N],
+    };
 }
 
 impl<const IN: usize, const OUT: usize, F, S, B> Layer for Dense<IN, OUT, F, S, B>
@@ -172,7 +216,13 @@ where
 
     #[inline]
     fn forward<const N: usize>(&self, x: &[[S; IN]; N], cache: &mut Self::Cache<N>) {
-        kernels::forward::<S, F, IN, OUT, N>(&self.w, self.b.vector(), x, &mut cache.a, &mut cache.z);
+        kernels::forward::<S, F, IN, OUT, N>(
+            &self.w,
+            self.b.vector(),
+            x,
+            &mut cache.a,
+            &mut cache.z,
+        );
     }
 
     #[inline(always)]
@@ -238,7 +288,10 @@ mod tests {
     fn params_count_includes_bias_only_when_present() {
         assert_eq!(Dense::<3, 4, Identity>::PARAMS, 16);
         assert_eq!(Dense::<3, 4, Identity, f64, NoBias>::PARAMS, 12);
-        assert_eq!(core::mem::size_of::<Dense<3, 4, Identity, f64, NoBias>>(), 96);
+        assert_eq!(
+            core::mem::size_of::<Dense<3, 4, Identity, f64, NoBias>>(),
+            96
+        );
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl Init {
                 // Box–Muller; 1 − u lies in (0, 1], so its logarithm is finite.
                 let u1 = 1.0 - rng.next_f64();
                 let u2 = rng.next_f64();
-                let normal = libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2);
+                let normal =
+                    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2);
                 normal * libm::sqrt(2.0 / fan_in as f64)
             }
         }
@@ -118,7 +119,10 @@ mod tests {
         let mut rng = Rng::new(11);
         let n = 20_000;
         let var = |init: Init, rng: &mut Rng| {
-            (0..n).map(|_| init.sample(50, 30, rng).powi(2)).sum::<f64>() / n as f64
+            (0..n)
+                .map(|_| init.sample(50, 30, rng).powi(2))
+                .sum::<f64>()
+                / n as f64
         };
         // Var U(−a, a) = a²/3.
         assert!((var(Init::GlorotUniform, &mut rng) - 6.0 / 80.0 / 3.0).abs() < 2e-3);

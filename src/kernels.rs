@@ -114,8 +114,19 @@ mod tests {
         let (mut a, mut z) = ([[0.0; 2]; 1], [[0.0; 2]; 1]);
         forward::<f64, Identity, 2, 2, 1>(&w, None, &x, &mut a, &mut z);
         let dz = [[1.0, 10.0]];
-        let (mut da, mut dw, mut db, mut dx) = ([[0.0; 2]; 1], [[0.0; 2]; 2], [0.0; 2], [[0.0; 2]; 1]);
-        backward::<f64, Identity, 2, 2, 1>(&w, &x, &a, &z, &dz, &mut da, &mut dw, Some(&mut db), Some(&mut dx));
+        let (mut da, mut dw, mut db, mut dx) =
+            ([[0.0; 2]; 1], [[0.0; 2]; 2], [0.0; 2], [[0.0; 2]; 1]);
+        backward::<f64, Identity, 2, 2, 1>(
+            &w,
+            &x,
+            &a,
+            &z,
+            &dz,
+            &mut da,
+            &mut dw,
+            Some(&mut db),
+            Some(&mut dx),
+        );
         assert_eq!(da, dz);
         assert_eq!(dw, [[1.0, 10.0], [-1.0, -10.0]]);
         assert_eq!(db, [1.0, 10.0]);

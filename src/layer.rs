@@ -34,9 +34,9 @@ pub trait Layer {
     /// Gradients of the trainable parameters, in the order of [`Layer::trainable_mut`].
     type Grads: Tensors<Self::Scalar> + Zero + Copy + Debug + PartialEq;
     /// Forward values kept for the backward pass of a batch of `N`.
-    type Cache<const N: usize>: Zero + Copy + Debug + PartialEq;
+    type Cache<const N: usize>: Tensors<Self::Scalar> + Zero + Copy + Debug + PartialEq;
     /// Backward values of a batch of `N`; `()` where nothing is backpropagated.
-    type Delta<const N: usize>: Zero + Copy + Debug + PartialEq;
+    type Delta<const N: usize>: Tensors<Self::Scalar> + Zero + Copy + Debug + PartialEq;
 
     /// Computes the batch's forward values into `cache`.
     fn forward<const N: usize>(&self, x: &[Self::Input; N], cache: &mut Self::Cache<N>);

@@ -47,10 +47,9 @@ pub trait Loss<S: Scalar> {
     /// E(Y, T): the mean of the row losses over the batch (NaN for an empty batch).
     #[inline]
     fn loss<R: AsRef<[S]>>(&self, y: &[R], t: &[R]) -> S {
-        let sum = y
-            .iter()
-            .zip(t)
-            .fold(S::ZERO, |e, (y, t)| e + self.row_loss(y.as_ref(), t.as_ref()));
+        let sum = y.iter().zip(t).fold(S::ZERO, |e, (y, t)| {
+            e + self.row_loss(y.as_ref(), t.as_ref())
+        });
         sum / S::from_f64(y.len() as f64)
     }
 
@@ -122,7 +121,11 @@ impl<S: Scalar> Loss<S> for Huber {
     fn row_loss(&self, y: &[S], t: &[S]) -> S {
         let sum = y.iter().zip(t).fold(S::ZERO, |e, (&y, &t)| {
             let d = (y - t).abs();
-            e + if d < S::ONE { S::HALF * d * d } else { d - S::HALF }
+            e + if d < S::ONE {
+                S::HALF * d * d
+            } else {
+                d - S::HALF
+            }
         });
         sum / width(y)
     }
@@ -235,7 +238,11 @@ mod tests {
     }
 
     /// Central finite differences of the batch loss against `loss_and_grad`.
-    fn check_grad<E: Loss<f64>, const K: usize, const N: usize>(e: &E, y: [[f64; K]; N], t: [[f64; K]; N]) {
+    fn check_grad<E: Loss<f64>, const K: usize, const N: usize>(
+        e: &E,
+        y: [[f64; K]; N],
+        t: [[f64; K]; N],
+    ) {
         let mut dy = [[0.0; K]; N];
         let value = e.loss_and_grad(&y, &t, &mut dy);
         assert!(close(value, e.loss(&y, &t)));
@@ -246,7 +253,11 @@ mod tests {
                 yp[s][j] += h;
                 ym[s][j] -= h;
                 let fd = (e.loss(&yp, &t) - e.loss(&ym, &t)) / (2.0 * h);
-                assert!((fd - dy[s][j]).abs() < 1e-8, "[{s}][{j}]: {} vs {fd}", dy[s][j]);
+                assert!(
+                    (fd - dy[s][j]).abs() < 1e-8,
+                    "[{s}][{j}]: {} vs {fd}",
+                    dy[s][j]
+                );
             }
         }
     }

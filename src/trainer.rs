@@ -87,7 +87,11 @@ pub struct Evaluation<S> {
 impl<S> Evaluation<S> {
     /// `correct / total`, in [0, 1] (0 for no samples).
     pub fn accuracy(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
@@ -161,7 +165,14 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
         dx: Option<&mut [L::Input; N]>,
     ) -> Result<L::Scalar, Error> {
         check_batch::<L, N>(x, t)?;
-        let Self { net, cache, delta, grads, loss, .. } = self;
+        let Self {
+            net,
+            cache,
+            delta,
+            grads,
+            loss,
+            ..
+        } = self;
         Ok(forward_backward(net, cache, delta, grads, loss, x, t, dx))
     }
 
@@ -175,7 +186,10 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
     ///
     /// [`Error::EmptyDataset`], non-finite data ([`Error::NonFiniteInput`],
     /// [`Error::NonFiniteTarget`]), or an error of [`Dataset::load`].
-    pub fn evaluate<D: Dataset<L::Input, L::Output>>(&mut self, data: &D) -> Result<Evaluation<L::Scalar>, Error> {
+    pub fn evaluate<D: Dataset<L::Input, L::Output>>(
+        &mut self,
+        data: &D,
+    ) -> Result<Evaluation<L::Scalar>, Error> {
         let len = data.len();
         if len == 0 {
             return Err(Error::EmptyDataset);
@@ -195,7 +209,11 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
             }
             start += rows;
         }
-        Ok(Evaluation { loss: sum / L::Scalar::from_f64(len as f64), correct, total: len })
+        Ok(Evaluation {
+            loss: sum / L::Scalar::from_f64(len as f64),
+            correct,
+            total: len,
+        })
     }
 
     /// Copies the samples at `index(0..N)` into the staging batch.
@@ -204,7 +222,12 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
         data: &D,
         index: impl Fn(usize) -> usize,
     ) -> Result<(), Error> {
-        for (k, (x, t)) in self.batch_x.iter_mut().zip(self.batch_t.iter_mut()).enumerate() {
+        for (k, (x, t)) in self
+            .batch_x
+            .iter_mut()
+            .zip(self.batch_t.iter_mut())
+            .enumerate()
+        {
             data.load(index(k), x, t)?;
         }
         Ok(())
@@ -221,7 +244,15 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// nothing is changed then.
     pub fn step(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
         check_batch::<L, N>(x, t)?;
-        let Self { net, cache, delta, grads, optimizer, loss, .. } = self;
+        let Self {
+            net,
+            cache,
+            delta,
+            grads,
+            optimizer,
+            loss,
+            ..
+        } = self;
         let e = forward_backward(net, cache, delta, grads, loss, x, t, None);
         optimizer.update(net, grads);
         Ok(e)
@@ -265,13 +296,32 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         for batch in 0..batches {
             // Positions past the end wrap to the start of this epoch's order.
             self.stage(data, |k| order.get((batch * N + k) % len))?;
-            let Self { net, cache, delta, grads, optimizer, loss, batch_x, batch_t } = &mut *self;
+            let Self {
+                net,
+                cache,
+                delta,
+                grads,
+                optimizer,
+                loss,
+                batch_x,
+                batch_t,
+            } = &mut *self;
             check_batch::<L, N>(batch_x, batch_t)?;
             sum += forward_backward(net, cache, delta, grads, loss, batch_x, batch_t, None);
             optimizer.update(net, grads);
         }
-        let mean_loss = if batches == 0 { sum } else { sum / L::Scalar::from_f64(batches as f64) };
-        Ok(EpochReport { batches, mean_loss, trained: batches * N, skipped, repeated })
+        let mean_loss = if batches == 0 {
+            sum
+        } else {
+            sum / L::Scalar::from_f64(batches as f64)
+        };
+        Ok(EpochReport {
+            batches,
+            mean_loss,
+            trained: batches * N,
+            skipped,
+            repeated,
+        })
     }
 }
 
@@ -282,7 +332,10 @@ where
     const ZERO: Self = Self::new(L::ZERO, O::ZERO, E::ZERO);
 }
 
-fn check_batch<L: Layer, const N: usize>(x: &[L::Input; N], t: &[L::Output; N]) -> Result<(), Error> {
+fn check_batch<L: Layer, const N: usize>(
+    x: &[L::Input; N],
+    t: &[L::Output; N],
+) -> Result<(), Error> {
     if !x.iter().all(|row| all_finite(row.as_ref())) {
         return Err(Error::NonFiniteInput);
     }

@@ -39,8 +39,22 @@ impl<S: Scalar> AdamConfig<S> {
         check(self.lr, "lr", 0.0, f64::MAX, false, "finite and >= 0")?;
         check(self.beta1, "beta1", 0.0, 1.0, true, "in [0, 1)")?;
         check(self.beta2, "beta2", 0.0, 1.0, true, "in [0, 1)")?;
-        check(self.eps, "eps", f64::MIN_POSITIVE, f64::MAX, false, "finite and > 0")?;
-        check(self.weight_decay, "weight_decay", 0.0, f64::MAX, false, "finite and >= 0")
+        check(
+            self.eps,
+            "eps",
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            false,
+            "finite and > 0",
+        )?;
+        check(
+            self.weight_decay,
+            "weight_decay",
+            0.0,
+            f64::MAX,
+            false,
+            "finite and >= 0",
+        )
     }
 }
 
@@ -121,7 +135,10 @@ impl<L: Layer> Adam<L> {
 
     /// Forgets the moments and the step count.
     pub fn reset(&mut self) {
-        *self = Self { config: self.config, ..Self::ZERO };
+        *self = Self {
+            config: self.config,
+            ..Self::ZERO
+        };
     }
 }
 
@@ -144,7 +161,13 @@ impl<L: Layer> Zero for Adam<L> {
 
 impl<L: Layer> Optimizer<L> for Adam<L> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) {
-        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = self.config;
         let one = L::Scalar::ONE;
         self.steps = self.steps.saturating_add(1);
         self.beta1_pow *= beta1;

@@ -31,5 +31,9 @@ pub(crate) fn check<S: Scalar>(
 ) -> Result<(), Error> {
     let v = value.to_f64();
     let ok = value.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
-    if ok { Ok(()) } else { Err(Error::InvalidHyperParameter { name, expected }) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter { name, expected })
+    }
 }

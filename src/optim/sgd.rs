@@ -17,7 +17,11 @@ pub struct SgdConfig<S> {
 impl<S: Scalar> SgdConfig<S> {
     /// Plain SGD with learning rate `lr`, no momentum, no weight decay.
     pub const fn new(lr: S) -> Self {
-        Self { lr, momentum: S::ZERO, weight_decay: S::ZERO }
+        Self {
+            lr,
+            momentum: S::ZERO,
+            weight_decay: S::ZERO,
+        }
     }
 
     /// Checks every field's range.
@@ -28,7 +32,14 @@ impl<S: Scalar> SgdConfig<S> {
     pub fn validate(&self) -> Result<(), Error> {
         check(self.lr, "lr", 0.0, f64::MAX, false, "finite and >= 0")?;
         check(self.momentum, "momentum", 0.0, 1.0, true, "in [0, 1)")?;
-        check(self.weight_decay, "weight_decay", 0.0, f64::MAX, false, "finite and >= 0")
+        check(
+            self.weight_decay,
+            "weight_decay",
+            0.0,
+            f64::MAX,
+            false,
+            "finite and >= 0",
+        )
     }
 }
 
@@ -39,9 +50,14 @@ impl<S: Scalar> Zero for SgdConfig<S> {
 /// Whether an [`Sgd`] keeps a momentum buffer: [`WithMomentum`] or [`NoMomentum`].
 pub trait Velocity {
     /// The storage for a network whose gradients are `G`: `G` itself, or `()`.
-    type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>: Zero + Copy + core::fmt::Debug + PartialEq;
+    type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>: Zero
+        + Copy
+        + core::fmt::Debug
+        + PartialEq;
     /// The buffer, if this storage has one.
-    fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &mut Self::Buffer<G>) -> Option<&mut G>;
+    fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(
+        storage: &mut Self::Buffer<G>,
+    ) -> Option<&mut G>;
 }
 
 /// A momentum buffer shaped like the network's gradients (the default).
@@ -121,7 +137,9 @@ impl<L: Layer, V: Velocity> core::fmt::Debug for Sgd<L, V> {
 
 impl<L: Layer, V: Velocity> PartialEq for Sgd<L, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.config == other.config && self.velocity == other.velocity && self.started == other.started
+        self.config == other.config
+            && self.velocity == other.velocity
+            && self.started == other.started
     }
 }
 
@@ -168,17 +186,28 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
 }
 
 impl<L: Layer, V: Velocity> Zero for Sgd<L, V> {
-    const ZERO: Self = Self { config: SgdConfig::ZERO, velocity: Zero::ZERO, started: false };
+    const ZERO: Self = Self {
+        config: SgdConfig::ZERO,
+        velocity: Zero::ZERO,
+        started: false,
+    };
 }
 
 impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) {
-        let SgdConfig { lr, momentum, weight_decay } = self.config;
+        let SgdConfig {
+            lr,
+            momentum,
+            weight_decay,
+        } = self.config;
         let first = !self.started;
         self.started = true;
         match V::buffer(&mut self.velocity) {
             Some(velocity) if momentum != L::Scalar::ZERO => {
-                let slices = net.trainable_mut().zip(grads.slices()).zip(velocity.slices_mut());
+                let slices = net
+                    .trainable_mut()
+                    .zip(grads.slices())
+                    .zip(velocity.slices_mut());
                 for ((p, g), v) in slices {
                     for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                         let g = g + weight_decay * *p;
