@@ -4,11 +4,16 @@
 //! link `std`, inherent float methods would silently shadow a backend's extension trait.
 //!
 //! * `f64` always uses [`libm`] (micromath has no `f64` functions).
-//! * `f32` uses [`libm`] by default. With the `micromath` feature, `exp`, `ln` and
-//!   `sqrt` come from micromath's approximations, and `tanh` and `ln_1p` are built
-//!   from them. Its `exp` and `ln` are accurate to about 1e-4 relative (see
-//!   `micromath_accuracy` below, which measures it), so training still converges, but
-//!   results no longer match a float64 reference to f32 precision.
+//! * `f32` uses [`libm`] by default: every function within 2e-7 relative of the
+//!   float64 result (measured by the tests below).
+//! * With the `micromath` feature, `f32` `exp` comes from micromath's approximation
+//!   and `tanh` is built from it: the functions behind sigmoid, tanh, softplus, SiLU
+//!   and softmax. Measured over their working range (tests below), `exp` is within
+//!   2.4e-3 relative and `tanh` within 3.2e-3 relative (1.1e-3 absolute), so training
+//!   converges as before but values match a float64 reference only to about 1e-2.
+//!   `ln` and `sqrt` stay on libm: micromath's `ln` is off by up to 0.12 absolute and
+//!   its `sqrt` by up to 6 % relative, which would distort cross-entropy losses and
+//!   Adam's step sizes.
 
 /// `e^x` in `f32`.
 #[inline]
@@ -23,30 +28,16 @@ pub fn expf(x: f32) -> f32 {
     }
 }
 
-/// Natural logarithm in `f32`.
+/// Natural logarithm in `f32` (always libm).
 #[inline]
 pub fn lnf(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        micromath::F32(x).ln().0
-    }
-    #[cfg(not(feature = "micromath"))]
-    {
-        libm::logf(x)
-    }
+    libm::logf(x)
 }
 
-/// `ln(1 + x)` in `f32`, accurate for small `x` with libm.
+/// `ln(1 + x)` in `f32`, accurate for small `x` (always libm).
 #[inline]
 pub fn ln_1pf(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        lnf(1.0 + x)
-    }
-    #[cfg(not(feature = "micromath"))]
-    {
-        libm::log1pf(x)
-    }
+    libm::log1pf(x)
 }
 
 /// Hyperbolic tangent in `f32`.
@@ -65,17 +56,10 @@ pub fn tanhf(x: f32) -> f32 {
     }
 }
 
-/// Square root in `f32`.
+/// Square root in `f32` (always libm).
 #[inline]
 pub fn sqrtf(x: f32) -> f32 {
-    #[cfg(feature = "micromath")]
-    {
-        micromath::F32(x).sqrt().0
-    }
-    #[cfg(not(feature = "micromath"))]
-    {
-        libm::sqrtf(x)
-    }
+    libm::sqrtf(x)
 }
 
 /// `e^x` in `f64`.
@@ -112,38 +96,40 @@ pub fn sqrt(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    /// Worst relative error of the f32 backend against f64 libm over a grid.
-    fn worst(f32_fn: fn(f32) -> f32, f64_fn: fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-        let mut worst: f64 = 0.0;
-        for i in 0..=2000 {
-            let x = lo + (hi - lo) * i as f64 / 2000.0;
-            let want = f64_fn(x as f32 as f64);
-            let got = f32_fn(x as f32) as f64;
-            let err = (got - want).abs() / want.abs().max(1e-3);
-            worst = worst.max(err);
-        }
-        worst
+    /// Worst relative error of an f32 function against its f64 counterpart on a grid
+    /// over [lo, hi], skipping points where the true value is 0.
+    fn worst_relative(f32_fn: fn(f32) -> f32, f64_fn: fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+        (0..=20_000)
+            .map(|i| {
+                let x = (lo + (hi - lo) * f64::from(i) / 20_000.0) as f32;
+                let want = f64_fn(f64::from(x));
+                let got = f64::from(f32_fn(x));
+                if want == 0.0 { 0.0 } else { ((got - want) / want).abs() }
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn libm_functions_are_accurate_to_a_few_ulp() {
+        const MAX_ERROR: f64 = 2e-7;
+        assert!(worst_relative(lnf, ln, 1e-3, 100.0) < MAX_ERROR);
+        assert!(worst_relative(sqrtf, sqrt, 1e-6, 100.0) < MAX_ERROR);
+        assert!(worst_relative(ln_1pf, ln_1p, -0.5, 10.0) < MAX_ERROR);
     }
 
     #[cfg(not(feature = "micromath"))]
     #[test]
-    fn libm_f32_is_accurate_to_a_few_ulp() {
-        const MAX_ERROR: f64 = 1e-6;
-        assert!(worst(expf, exp, -20.0, 20.0) < MAX_ERROR);
-        assert!(worst(lnf, ln, 1e-3, 100.0) < MAX_ERROR);
-        assert!(worst(tanhf, tanh, -10.0, 10.0) < MAX_ERROR);
-        assert!(worst(sqrtf, sqrt, 0.0, 100.0) < MAX_ERROR);
-        assert!(worst(ln_1pf, ln_1p, -0.5, 10.0) < MAX_ERROR);
+    fn libm_exp_and_tanh_are_accurate_to_a_few_ulp() {
+        const MAX_ERROR: f64 = 2e-7;
+        assert!(worst_relative(expf, exp, -20.0, 20.0) < MAX_ERROR);
+        assert!(worst_relative(tanhf, tanh, -10.0, 10.0) < MAX_ERROR);
     }
 
     #[cfg(feature = "micromath")]
     #[test]
-    fn micromath_accuracy() {
+    fn micromath_exp_and_tanh_accuracy() {
         // The documented cost of the fast backend, measured.
-        const MAX_ERROR: f64 = 2e-3;
-        assert!(worst(expf, exp, -20.0, 20.0) < MAX_ERROR);
-        assert!(worst(lnf, ln, 1e-3, 100.0) < MAX_ERROR);
-        assert!(worst(tanhf, tanh, -10.0, 10.0) < MAX_ERROR);
-        assert!(worst(sqrtf, sqrt, 0.0, 100.0) < MAX_ERROR);
+        assert!(worst_relative(expf, exp, -20.0, 20.0) < 2.5e-3);
+        assert!(worst_relative(tanhf, tanh, -10.0, 10.0) < 3.5e-3);
     }
 }

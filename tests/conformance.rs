@@ -54,9 +54,12 @@ enum OptimizerSpec {
 }
 
 /// The README's tolerances: (forward values and gradients, training trajectories).
+/// The `micromath` backend approximates f32 `exp` and `tanh` to about 3e-3 relative,
+/// so its f32 results get their own, looser bound.
 fn tolerances<S: Scalar>() -> (f64, f64) {
     match S::KIND {
         ScalarKind::F64 => (1e-9, 1e-9),
+        ScalarKind::F32 if cfg!(feature = "micromath") => (5e-3, 1e-2),
         ScalarKind::F32 => (1e-4, 1e-3),
     }
 }
