@@ -52,14 +52,19 @@ fn train() -> Result<bool, Error> {
         memory.cache + memory.delta
     );
 
+    // The last 50 epoch losses, to report progress as a smoothed figure.
+    let mut history = LossHistory::<f32, 50>::new();
     for epoch in 1..=MAX_EPOCHS {
         let report = trainer.train_epoch(&data, Some(&mut rng), Remainder::Reject)?;
+        history.push(report.mean_loss);
         let eval = trainer.evaluate(&data)?;
         let done = eval.correct == eval.total && eval.loss < TARGET_LOSS;
         if epoch == 1 || epoch % 250 == 0 || done {
             println!(
-                "epoch {epoch:5}  loss {:.6}  accuracy {:.0} %",
+                "epoch {epoch:5}  loss {:.6}  (mean of last {}: {:.6})  accuracy {:.0} %",
                 report.mean_loss,
+                history.oldest_first().count(),
+                history.mean().unwrap_or(report.mean_loss),
                 100.0 * eval.accuracy()
             );
         }
