@@ -81,6 +81,54 @@ impl<I: Copy, T: Copy> Dataset<I, T> for Samples<'_, I, T> {
     }
 }
 
+/// Views a flat slice of `N·K` scalars (say, a DMA buffer of sensor readings) as a
+/// batch of `N` rows of `K`, without copying.
+///
+/// # Examples
+///
+/// ```
+/// let flat = [1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let x: &[[f32; 3]; 2] = stackprop::batch(&flat)?;
+/// assert_eq!(x[1], [4.0, 5.0, 6.0]);
+/// assert!(stackprop::batch::<f32, 4, 2>(&flat).is_err());
+/// # Ok::<(), stackprop::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat.len() != N·K`.
+pub fn batch<S, const K: usize, const N: usize>(flat: &[S]) -> Result<&[[S; K]; N], Error> {
+    const { assert!(K > 0, "rows need at least one column") };
+    let (rows, _) = flat.as_chunks::<K>();
+    match <&[[S; K]; N]>::try_from(rows) {
+        Ok(rows) if flat.len() == N * K => Ok(rows),
+        _ => Err(Error::LengthMismatch {
+            expected: N * K,
+            found: flat.len(),
+        }),
+    }
+}
+
+/// Like [`batch`], mutably: lets a flat output buffer receive dE/dX or predictions.
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat.len() != N·K`.
+pub fn batch_mut<S, const K: usize, const N: usize>(
+    flat: &mut [S],
+) -> Result<&mut [[S; K]; N], Error> {
+    const { assert!(K > 0, "rows need at least one column") };
+    let found = flat.len();
+    let (rows, _) = flat.as_chunks_mut::<K>();
+    match <&mut [[S; K]; N]>::try_from(rows) {
+        Ok(rows) if found == N * K => Ok(rows),
+        _ => Err(Error::LengthMismatch {
+            expected: N * K,
+            found,
+        }),
+    }
+}
+
 /// What an epoch does with the last `len % N` samples when the dataset's length is
 /// not a multiple of the batch size N. There is no default: the choice is explicit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,10 +259,33 @@ mod tests {
     }
 
     #[test]
+    fn batch_views_check_the_length() {
+        let mut flat = [0.0_f64; 6];
+        assert!(batch::<f64, 2, 3>(&flat).is_ok());
+        assert_eq!(
+            batch::<f64, 2, 2>(&flat),
+            Err(Error::LengthMismatch {
+                expected: 4,
+                found: 6
+            })
+        );
+        assert_eq!(
+            batch::<f64, 4, 1>(&flat[..5]),
+            Err(Error::LengthMismatch {
+                expected: 4,
+                found: 5
+            })
+        );
+        batch_mut::<f64, 3, 2>(&mut flat).expect("6 = 2·3")[1][2] = 7.0;
+        assert_eq!(flat[5], 7.0);
+        assert!(batch_mut::<f64, 5, 1>(&mut flat).is_err());
+    }
+
+    #[test]
     fn samples_load_checks_the_index() {
         let x = [[1.0_f32], [2.0]];
         let t = [[0.0_f32], [1.0]];
-        let data = Samples::new(&x, &t).unwrap_or_else(|_| unreachable!());
+        let data = Samples::new(&x, &t).expect("same lengths");
         let (mut xi, mut ti) = ([0.0], [0.0]);
         assert_eq!(data.load(1, &mut xi, &mut ti), Ok(()));
         assert_eq!((xi, ti), ([2.0], [1.0]));

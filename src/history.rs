@@ -36,7 +36,12 @@ impl<S: Scalar, const H: usize> LossHistory<S, H> {
     /// An empty history (`const`, so it can sit in a `static`).
     pub const fn new() -> Self {
         const { assert!(H > 0, "a loss history needs room for at least one loss") };
-        Self { losses: HistoryBuf::new(), best: None, since_best: 0, pushed: 0 }
+        Self {
+            losses: HistoryBuf::new(),
+            best: None,
+            since_best: 0,
+            pushed: 0,
+        }
     }
 
     /// Records a loss, dropping the oldest if `H` are held.

@@ -104,7 +104,11 @@ mod tests {
                 let x = (lo + (hi - lo) * f64::from(i) / 20_000.0) as f32;
                 let want = f64_fn(f64::from(x));
                 let got = f64::from(f32_fn(x));
-                if want == 0.0 { 0.0 } else { ((got - want) / want).abs() }
+                if want == 0.0 {
+                    0.0
+                } else {
+                    ((got - want) / want).abs()
+                }
             })
             .fold(0.0, f64::max)
     }
