@@ -77,3 +77,69 @@ impl<L: Layer> Layer for Frozen<L> {
         self.0.init(init, rng);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dense, Mse, Relu, Sgd, SgdConfig, Tanh, Tensors, Trainer, Zero};
+
+    type Open = (
+        Dense<3, 4, Tanh, f64>,
+        Dense<4, 2, Relu, f64>,
+        Dense<2, 2, Tanh, f64>,
+    );
+    type Tuned = (
+        Frozen<Dense<3, 4, Tanh, f64>>,
+        Frozen<Dense<4, 2, Relu, f64>>,
+        Dense<2, 2, Tanh, f64>,
+    );
+
+    fn nets() -> (Open, Tuned) {
+        let mut open = Open::ZERO;
+        open.init(Init::GlorotUniform, &mut Rng::new(3));
+        (open, (Frozen(open.0), Frozen(open.1), open.2))
+    }
+
+    const X: [[f64; 3]; 2] = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]];
+    const T: [[f64; 2]; 2] = [[0.1, -0.3], [0.7, 0.2]];
+
+    #[test]
+    fn trainable_layer_gets_the_same_gradient_as_unfrozen() {
+        let (open, tuned) = nets();
+        let mut a = Trainer::<Open, (), Mse, 2>::new(open, (), Mse);
+        let mut b = Trainer::<Tuned, (), Mse, 2>::new(tuned, (), Mse);
+        let ea = a.gradients(&X, &T, None).expect("finite");
+        let eb = b.gradients(&X, &T, None).expect("finite");
+        assert_eq!(ea, eb);
+        assert_eq!(a.grads.2, b.grads.2);
+        assert_eq!(b.grads.scalar_count(), 2 * 2 + 2);
+    }
+
+    #[test]
+    fn frozen_layers_do_not_move() {
+        let (_, tuned) = nets();
+        let sgd = Sgd::<Tuned>::new(SgdConfig::new(0.5)).expect("valid");
+        let mut trainer = Trainer::<Tuned, _, Mse, 2>::new(tuned, sgd, Mse);
+        for _ in 0..5 {
+            trainer.step(&X, &T).expect("finite");
+        }
+        assert_eq!(trainer.net.0, tuned.0);
+        assert_eq!(trainer.net.1, tuned.1);
+        assert_ne!(trainer.net.2, tuned.2);
+    }
+
+    #[test]
+    fn a_frozen_middle_layer_stops_the_backward_pass() {
+        type Middle = (
+            Dense<3, 4, Tanh, f64>,
+            Frozen<Dense<4, 2, Relu, f64>>,
+            Dense<2, 2, Tanh, f64>,
+        );
+        let (open, _) = nets();
+        let mut trainer =
+            Trainer::<Middle, (), Mse, 2>::new((open.0, Frozen(open.1), open.2), (), Mse);
+        trainer.gradients(&X, &T, None).expect("finite");
+        assert!(trainer.grads.0.slices().flatten().all(|&g| g == 0.0));
+        assert!(trainer.grads.2.slices().flatten().any(|&g| g != 0.0));
+    }
+}
