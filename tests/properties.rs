@@ -19,7 +19,8 @@
 //! 5. **Training works**: on linearly separable 2-D data a 2-8-1 tanh/sigmoid network
 //!    with Bce and SGD (lr 0.5) at least halves its loss in 200 steps.
 //! 6. **f32 agrees with f64**: the forward pass in f32 matches f64 on the same
-//!    weights to 1e-5·max(1, |y|), for networks using every activation.
+//!    weights to 1e-5·max(1, |y|) (1e-2 with the `micromath` backend), for networks
+//!    using every activation.
 //! 7. **Non-finite batches are rejected**: a NaN or ±∞ in X or T gives
 //!    [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] from `step`, `gradients`
 //!    and `loss`, and leaves the network, gradients, buffers and optimizer unchanged.
@@ -740,6 +741,14 @@ fn sgd_halves_the_loss_on_separable_data() {
 // Property 6: f32 forward agrees with f64.
 // ---------------------------------------------------------------------------------
 
+/// libm's f32 functions are within a few ulp; micromath's fast `exp` and `tanh` are
+/// within about 3e-3 relative, and get a bound to match.
+const F32_FORWARD_TOL: f64 = if cfg!(feature = "micromath") {
+    1e-2
+} else {
+    1e-5
+};
+
 fn f32_matches_f64<L64, L32, const N: usize>()
 where
     L64: Layer<Scalar = f64> + Zero,
@@ -773,7 +782,13 @@ where
             .iter()
             .flat_map(|r| r.as_ref().iter().map(|&v| f64::from(v)))
             .collect();
-        expect_close("f32 Y", &y32, &flat(L64::output(&c64)), 1e-5, 1.0)
+        expect_close(
+            "f32 Y",
+            &y32,
+            &flat(L64::output(&c64)),
+            F32_FORWARD_TOL,
+            1.0,
+        )
     });
 }
 
@@ -790,14 +805,11 @@ type MixB<S> = (
     Dense<3, 2, Identity, S>,
 );
 
-// micromath's fast f32 approximations are not meant to agree to 1e-5.
-#[cfg(not(feature = "micromath"))]
 #[test]
 fn f32_forward_matches_f64_tanh_silu_softplus() {
     f32_matches_f64::<MixA<f64>, MixA<f32>, 4>();
 }
 
-#[cfg(not(feature = "micromath"))]
 #[test]
 fn f32_forward_matches_f64_sigmoid_relu_leaky_relu_identity() {
     f32_matches_f64::<MixB<f64>, MixB<f32>, 4>();
