@@ -1,0 +1,384 @@
+//! The training API's contracts: epochs and their remainder policies, evaluation,
+//! validation of hyper-parameters and data, determinism, and memory figures.
+
+use std::cell::RefCell;
+
+use stackprop::*;
+
+type Net = (Dense<2, 4, Tanh, f64>, Dense<4, 2, Identity, f64>);
+type Plain = Sgd<Net, NoMomentum>;
+
+fn trainer<const N: usize>() -> Trainer<Net, Plain, SoftmaxCrossEntropy, N> {
+    let mut net = Net::ZERO;
+    net.init(Init::GlorotUniform, &mut Rng::new(1));
+    let sgd = Plain::new(SgdConfig::new(0.1)).expect("valid");
+    Trainer::new(net, sgd, SoftmaxCrossEntropy)
+}
+
+/// Seven samples: a length that no batch size below 7 divides, except 1.
+fn data() -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let x: Vec<[f64; 2]> = (0..7)
+        .map(|i| [i as f64 * 0.3 - 1.0, (i % 3) as f64 - 1.0])
+        .collect();
+    let t = x
+        .iter()
+        .map(|x| if x[0] > x[1] { [1.0, 0.0] } else { [0.0, 1.0] })
+        .collect();
+    (x, t)
+}
+
+/// A dataset that records which samples were loaded.
+struct Recording<'a> {
+    inner: Samples<'a, [f64; 2], [f64; 2]>,
+    loaded: RefCell<Vec<usize>>,
+}
+
+impl Dataset<[f64; 2], [f64; 2]> for Recording<'_> {
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+    fn load(&self, index: usize, x: &mut [f64; 2], t: &mut [f64; 2]) -> Result<(), Error> {
+        self.loaded.borrow_mut().push(index);
+        self.inner.load(index, x, t)
+    }
+}
+
+fn recording<'a>(x: &'a [[f64; 2]], t: &'a [[f64; 2]]) -> Recording<'a> {
+    Recording {
+        inner: Samples::new(x, t).expect("same lengths"),
+        loaded: RefCell::new(Vec::new()),
+    }
+}
+
+#[test]
+fn wrap_trains_every_sample_and_fills_the_last_batch() {
+    let (x, t) = data();
+    let data = recording(&x, &t);
+    let report = trainer::<3>()
+        .train_epoch(&data, Some(&mut Rng::new(4)), Remainder::Wrap)
+        .expect("ok");
+    assert_eq!(
+        (
+            report.batches,
+            report.trained,
+            report.skipped,
+            report.repeated
+        ),
+        (3, 9, 0, 2)
+    );
+    let loaded = data.loaded.into_inner();
+    assert_eq!(loaded.len(), 9);
+    let mut seen = loaded[..7].to_vec();
+    seen.sort();
+    assert_eq!(
+        seen,
+        (0..7).collect::<Vec<_>>(),
+        "the first 7 are a permutation"
+    );
+    assert_eq!(
+        loaded[7..],
+        loaded[..2],
+        "the last batch wraps to the start of the order"
+    );
+}
+
+#[test]
+fn skip_reports_what_it_leaves_out() {
+    let (x, t) = data();
+    let data = recording(&x, &t);
+    let report = trainer::<3>()
+        .train_epoch(&data, None, Remainder::Skip)
+        .expect("ok");
+    assert_eq!(
+        (
+            report.batches,
+            report.trained,
+            report.skipped,
+            report.repeated
+        ),
+        (2, 6, 1, 0)
+    );
+    assert_eq!(
+        data.loaded.into_inner(),
+        [0, 1, 2, 3, 4, 5],
+        "no rng: the dataset's own order"
+    );
+}
+
+#[test]
+fn reject_refuses_before_training() {
+    let (x, t) = data();
+    let mut tr = trainer::<2>();
+    let before = tr.net;
+    let data = Samples::new(&x, &t).expect("same lengths");
+    assert_eq!(
+        tr.train_epoch(&data, None, Remainder::Reject),
+        Err(Error::PartialBatch { len: 7, batch: 2 })
+    );
+    assert_eq!(tr.net, before);
+    let whole = Samples::new(&x[..6], &t[..6]).expect("same lengths");
+    assert_eq!(
+        tr.train_epoch(&whole, None, Remainder::Reject)
+            .expect("ok")
+            .batches,
+        3
+    );
+}
+
+#[test]
+fn epoch_equals_the_same_steps_taken_by_hand() {
+    let (x, t) = data();
+    let data = Samples::new(&x[..6], &t[..6]).expect("same lengths");
+    let mut by_epoch = trainer::<2>();
+    let report = by_epoch
+        .train_epoch(&data, None, Remainder::Reject)
+        .expect("ok");
+    let mut by_hand = trainer::<2>();
+    let mut losses = 0.0;
+    for k in 0..3 {
+        let xb = [x[2 * k], x[2 * k + 1]];
+        let tb = [t[2 * k], t[2 * k + 1]];
+        losses += by_hand.step(&xb, &tb).expect("finite");
+    }
+    assert_eq!(by_epoch.net, by_hand.net);
+    assert!((report.mean_loss - losses / 3.0).abs() < 1e-15);
+}
+
+#[test]
+fn shuffled_training_is_deterministic() {
+    let (x, t) = data();
+    let data = Samples::new(&x, &t).expect("same lengths");
+    let run = || {
+        let mut tr = trainer::<3>();
+        let mut rng = Rng::new(99);
+        for _ in 0..5 {
+            tr.train_epoch(&data, Some(&mut rng), Remainder::Wrap)
+                .expect("ok");
+        }
+        tr.net
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn evaluate_counts_every_sample_once_with_a_partial_batch() {
+    let (x, t) = data();
+    let data = Samples::new(&x, &t).expect("same lengths");
+    let mut tr = trainer::<3>();
+    let eval = tr.evaluate(&data).expect("ok");
+    assert_eq!(eval.total, 7);
+
+    // The same figures sample by sample.
+    let mut one = Trainer::<Net, (), SoftmaxCrossEntropy, 1>::new(tr.net, (), SoftmaxCrossEntropy);
+    let mut sum = 0.0;
+    let mut correct = 0;
+    for (xi, ti) in x.iter().zip(&t) {
+        sum += one.loss(&[*xi], &[*ti]).expect("finite");
+        let y = one.predict(&[*xi])[0];
+        correct += usize::from((y[0] > y[1]) == (ti[0] > ti[1]));
+    }
+    assert!((eval.loss - sum / 7.0).abs() < 1e-15);
+    assert_eq!(eval.correct, correct);
+    assert!((eval.accuracy() - correct as f64 / 7.0).abs() < 1e-15);
+}
+
+#[test]
+fn empty_and_mismatched_datasets_are_errors() {
+    let mut tr = trainer::<2>();
+    let empty = Samples::<[f64; 2], [f64; 2]>::new(&[], &[]).expect("same lengths");
+    assert_eq!(tr.evaluate(&empty), Err(Error::EmptyDataset));
+    assert_eq!(
+        tr.train_epoch(&empty, None, Remainder::Wrap),
+        Err(Error::EmptyDataset)
+    );
+    let (x, t) = data();
+    assert_eq!(
+        Samples::new(&x, &t[..3]).map(|_| ()),
+        Err(Error::LengthMismatch {
+            expected: 7,
+            found: 3
+        })
+    );
+}
+
+#[test]
+fn a_non_finite_sample_stops_the_epoch_before_its_batch() {
+    let (mut x, t) = data();
+    x[5][1] = f64::NAN;
+    let data = Samples::new(&x, &t).expect("same lengths");
+    let mut tr = trainer::<2>();
+    let mut reference = trainer::<2>();
+    assert_eq!(
+        tr.train_epoch(&data, None, Remainder::Skip),
+        Err(Error::NonFiniteInput)
+    );
+    // Batches 0 and 1 (samples 0..4) trained; batch 2 (samples 4, 5) did not.
+    reference
+        .step(&[x[0], x[1]], &[t[0], t[1]])
+        .expect("finite");
+    reference
+        .step(&[x[2], x[3]], &[t[2], t[3]])
+        .expect("finite");
+    assert_eq!(tr.net, reference.net);
+}
+
+#[test]
+fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
+    let bad_sgd = [
+        (
+            SgdConfig {
+                lr: -0.1,
+                ..SgdConfig::new(0.1)
+            },
+            "lr",
+        ),
+        (
+            SgdConfig {
+                lr: f64::NAN,
+                ..SgdConfig::new(0.1)
+            },
+            "lr",
+        ),
+        (
+            SgdConfig {
+                lr: f64::INFINITY,
+                ..SgdConfig::new(0.1)
+            },
+            "lr",
+        ),
+        (
+            SgdConfig {
+                momentum: 1.0,
+                ..SgdConfig::new(0.1)
+            },
+            "momentum",
+        ),
+        (
+            SgdConfig {
+                momentum: -0.5,
+                ..SgdConfig::new(0.1)
+            },
+            "momentum",
+        ),
+        (
+            SgdConfig {
+                weight_decay: -1e-3,
+                ..SgdConfig::new(0.1)
+            },
+            "weight_decay",
+        ),
+    ];
+    let mut sgd = Sgd::<Net>::new(SgdConfig::new(0.1)).expect("valid");
+    for (config, field) in bad_sgd {
+        match sgd.set_config(config) {
+            Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
+            other => panic!("{config:?}: {other:?}"),
+        }
+        assert_eq!(sgd.config(), SgdConfig::new(0.1));
+    }
+    let bad_adam = [
+        (
+            AdamConfig {
+                lr: -1.0,
+                ..AdamConfig::new(0.1)
+            },
+            "lr",
+        ),
+        (
+            AdamConfig {
+                beta1: 1.0,
+                ..AdamConfig::new(0.1)
+            },
+            "beta1",
+        ),
+        (
+            AdamConfig {
+                beta2: 1.5,
+                ..AdamConfig::new(0.1)
+            },
+            "beta2",
+        ),
+        (
+            AdamConfig {
+                eps: 0.0,
+                ..AdamConfig::new(0.1)
+            },
+            "eps",
+        ),
+        (
+            AdamConfig {
+                eps: f64::NAN,
+                ..AdamConfig::new(0.1)
+            },
+            "eps",
+        ),
+        (
+            AdamConfig {
+                weight_decay: f64::NEG_INFINITY,
+                ..AdamConfig::new(0.1)
+            },
+            "weight_decay",
+        ),
+    ];
+    for (config, field) in bad_adam {
+        match Adam::<Net>::new(config) {
+            Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
+            other => panic!("{config:?}: {other:?}"),
+        }
+    }
+    let err = Sgd::<Net, NoMomentum>::new(SgdConfig {
+        momentum: 0.5,
+        ..SgdConfig::new(0.1)
+    });
+    assert!(matches!(
+        err,
+        Err(Error::InvalidHyperParameter {
+            name: "momentum",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn errors_explain_themselves() {
+    let text = Error::PartialBatch { len: 7, batch: 2 }.to_string();
+    assert!(
+        text.contains('7') && text.contains('2') && text.contains("Remainder"),
+        "{text}"
+    );
+    let text = Error::InvalidHyperParameter {
+        name: "lr",
+        expected: "finite and >= 0",
+    }
+    .to_string();
+    assert_eq!(text, "hyper-parameter `lr` must be finite and >= 0");
+}
+
+#[test]
+fn footprint_adds_up_to_the_trainer() {
+    type T = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, 8>;
+    let f = T::FOOTPRINT;
+    assert_eq!(f.total(), size_of::<T>());
+    let params = (2 * 4 + 4 + 4 * 2 + 2) * 8;
+    assert_eq!((f.params, f.grads), (params, params));
+    assert!(f.optimizer >= 2 * params);
+    assert_eq!(f.cache, 2 * (4 + 2) * 8 * 8);
+    assert_eq!(f.delta, f.cache);
+}
+
+#[test]
+fn adam_counts_steps_and_reset_forgets_them() {
+    let mut tr = Trainer::<Net, _, _, 1>::new(
+        Net::ZERO,
+        Adam::<Net>::new(AdamConfig::default()).expect("ok"),
+        Mse,
+    );
+    tr.net.init(Init::HeNormal, &mut Rng::new(2));
+    for _ in 0..3 {
+        tr.step(&[[0.5, -0.5]], &[[1.0, 0.0]]).expect("finite");
+    }
+    assert_eq!(tr.optimizer.steps(), 3);
+    tr.optimizer.reset();
+    assert_eq!(tr.optimizer.steps(), 0);
+    assert_eq!(tr.optimizer.config(), AdamConfig::default());
+}
