@@ -44,6 +44,14 @@ pub trait Loss<S: Scalar> {
     /// Writes `scale` · d(row_loss)/dy into `dy`.
     fn row_grad(&self, y: &[S], t: &[S], scale: S, dy: &mut [S]);
 
+    /// [`row_grad`](Loss::row_grad) and [`row_loss`](Loss::row_loss) at once. Override
+    /// it where the two share work (softmax cross-entropy computes its exponentials once).
+    #[inline]
+    fn row_loss_and_grad(&self, y: &[S], t: &[S], scale: S, dy: &mut [S]) -> S {
+        self.row_grad(y, t, scale, dy);
+        self.row_loss(y, t)
+    }
+
     /// E(Y, T): the mean of the row losses over the batch (NaN for an empty batch).
     #[inline]
     fn loss<R: AsRef<[S]>>(&self, y: &[R], t: &[R]) -> S {
@@ -59,8 +67,7 @@ pub trait Loss<S: Scalar> {
         let inv_n = S::ONE / S::from_f64(y.len() as f64);
         let mut sum = S::ZERO;
         for ((y, t), dy) in y.iter().zip(t).zip(dy.iter_mut()) {
-            sum += self.row_loss(y.as_ref(), t.as_ref());
-            self.row_grad(y.as_ref(), t.as_ref(), inv_n, dy.as_mut());
+            sum += self.row_loss_and_grad(y.as_ref(), t.as_ref(), inv_n, dy.as_mut());
         }
         sum * inv_n
     }
@@ -160,12 +167,17 @@ impl<S: Scalar> Loss<S> for Bce {
     }
 }
 
+/// The largest value of a row (0 for an empty row).
+#[inline]
+fn row_max<S: Scalar>(y: &[S]) -> S {
+    y.iter()
+        .fold(y.first().copied().unwrap_or(S::ZERO), |m, &v| m.max(v))
+}
+
 /// The row maximum and ln Σ e^(y − max): log_softmax(y)_j = y_j − max − ln_sum.
 #[inline]
 fn log_sum_exp<S: Scalar>(y: &[S]) -> (S, S) {
-    let max = y
-        .iter()
-        .fold(y.first().copied().unwrap_or(S::ZERO), |m, &v| m.max(v));
+    let max = row_max(y);
     let sum = y.iter().fold(S::ZERO, |s, &v| s + (v - max).exp());
     (max, sum.ln())
 }
@@ -186,6 +198,26 @@ impl<S: Scalar> Loss<S> for SoftmaxCrossEntropy {
             let p = (y - max - ln_sum).exp();
             *dy = scale * (p * t_sum - t);
         }
+    }
+
+    #[inline]
+    fn row_loss_and_grad(&self, y: &[S], t: &[S], scale: S, dy: &mut [S]) -> S {
+        // One exponential per logit: dy holds e^(y − max) until the sum is known.
+        let max = row_max(y);
+        let mut sum = S::ZERO;
+        for (e, &y) in dy.iter_mut().zip(y) {
+            *e = (y - max).exp();
+            sum += *e;
+        }
+        let ln_sum = sum.ln();
+        let inv_sum = S::ONE / sum;
+        let t_sum = t.iter().fold(S::ZERO, |s, &t| s + t);
+        let mut loss = S::ZERO;
+        for ((dy, &y), &t) in dy.iter_mut().zip(y).zip(t) {
+            loss -= t * (y - max - ln_sum);
+            *dy = scale * (*dy * inv_sum * t_sum - t);
+        }
+        loss
     }
 }
 
