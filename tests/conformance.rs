@@ -78,6 +78,7 @@ fn load(name: &str) -> Case {
 /// max |got − want| ≤ tol · max |want|, over the whole array.
 fn assert_close<S: Scalar>(what: &str, got: &[S], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "{what}: length");
+    report(what, got, want);
     let scale = want.iter().fold(0.0_f64, |m, w| m.max(w.abs()));
     let err = got
         .iter()
@@ -91,6 +92,21 @@ fn assert_close<S: Scalar>(what: &str, got: &[S], want: &[f64], tol: f64) {
 
 fn flat(m: &[Vec<f64>]) -> Vec<f64> {
     m.iter().flatten().copied().collect()
+}
+
+/// With `CONFORMANCE_REPORT=1` (and `--nocapture`), prints each field's error relative
+/// to its array's largest entry: the measured agreement, not just the pass/fail.
+fn report<S: Scalar>(what: &str, got: &[S], want: &[f64]) {
+    if std::env::var_os("CONFORMANCE_REPORT").is_none() {
+        return;
+    }
+    let scale = want.iter().fold(0.0_f64, |m, w| m.max(w.abs()));
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0_f64, |m, (g, w)| m.max((g.to_f64() - w).abs()));
+    let relative = if scale == 0.0 { err } else { err / scale };
+    println!("relative error {relative:.3e}  {what}");
 }
 
 /// Writes rows of f64 into fixed-size rows of `S`, checking the shape.
