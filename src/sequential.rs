@@ -11,6 +11,15 @@
 //! network::<(Dense<2, 8, Tanh>, Dense<4, 1, Sigmoid>)>();
 //! ```
 //!
+//! while the same code with matching widths does (so the failure above is the
+//! width mismatch and nothing else):
+//!
+//! ```
+//! use stackprop::{Dense, Layer, Sigmoid, Tanh};
+//! fn network<L: Layer>() {}
+//! network::<(Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>)>();
+//! ```
+//!
 //! The buffers of a tuple are the tuples of its layers' buffers, so `net.0`,
 //! `cache.0` and `grads.0` all belong to the first layer.
 
