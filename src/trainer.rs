@@ -40,6 +40,7 @@ use crate::{
 /// assert!(trainer.loss(&x, &t)? < first);
 /// # Ok::<(), Error>(())
 /// ```
+#[derive(Clone, Debug)]
 pub struct Trainer<L: Layer, O, E, const N: usize> {
     /// The network's parameters.
     pub net: L,
