@@ -20,10 +20,11 @@ pub fn forward<S: Scalar, F: Activation<S>, const IN: usize, const OUT: usize, c
     z: &mut [[S; OUT]; N],
 ) {
     for ((x_row, a_row), z_row) in x.iter().zip(a.iter_mut()).zip(z.iter_mut()) {
-        *a_row = match b {
-            Some(b) => *b,
-            None => [S::ZERO; OUT],
-        };
+        // In place: no temporary row or matrix is built, so nothing lands on the stack.
+        match b {
+            Some(b) => a_row.copy_from_slice(b),
+            None => a_row.fill(S::ZERO),
+        }
         for (&x_i, w_row) in x_row.iter().zip(w) {
             for (a_j, &w_ij) in a_row.iter_mut().zip(w_row) {
                 *a_j += x_i * w_ij;
@@ -58,7 +59,7 @@ pub fn backward<S: Scalar, F: Activation<S>, const IN: usize, const OUT: usize, 
         }
     }
 
-    *dw = [[S::ZERO; OUT]; IN];
+    dw.as_flattened_mut().fill(S::ZERO);
     for (x_row, da_row) in x.iter().zip(da.iter()) {
         for (&x_i, dw_row) in x_row.iter().zip(dw.iter_mut()) {
             for (dw_ij, &da_j) in dw_row.iter_mut().zip(da_row) {
@@ -68,7 +69,7 @@ pub fn backward<S: Scalar, F: Activation<S>, const IN: usize, const OUT: usize, 
     }
 
     if let Some(db) = db {
-        *db = [S::ZERO; OUT];
+        db.fill(S::ZERO);
         for da_row in da.iter() {
             for (db_j, &da_j) in db.iter_mut().zip(da_row) {
                 *db_j += da_j;
