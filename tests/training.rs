@@ -224,99 +224,44 @@ fn a_non_finite_sample_stops_the_epoch_before_its_batch() {
 
 #[test]
 fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
+    let valid = SgdConfig::new(0.1);
+    let sgd = |lr, momentum, weight_decay| SgdConfig {
+        lr,
+        momentum,
+        weight_decay,
+    };
     let bad_sgd = [
-        (
-            SgdConfig {
-                lr: -0.1,
-                ..SgdConfig::new(0.1)
-            },
-            "lr",
-        ),
-        (
-            SgdConfig {
-                lr: f64::NAN,
-                ..SgdConfig::new(0.1)
-            },
-            "lr",
-        ),
-        (
-            SgdConfig {
-                lr: f64::INFINITY,
-                ..SgdConfig::new(0.1)
-            },
-            "lr",
-        ),
-        (
-            SgdConfig {
-                momentum: 1.0,
-                ..SgdConfig::new(0.1)
-            },
-            "momentum",
-        ),
-        (
-            SgdConfig {
-                momentum: -0.5,
-                ..SgdConfig::new(0.1)
-            },
-            "momentum",
-        ),
-        (
-            SgdConfig {
-                weight_decay: -1e-3,
-                ..SgdConfig::new(0.1)
-            },
-            "weight_decay",
-        ),
+        (sgd(-0.1, 0.0, 0.0), "lr"),
+        (sgd(f64::NAN, 0.0, 0.0), "lr"),
+        (sgd(f64::INFINITY, 0.0, 0.0), "lr"),
+        (sgd(0.1, 1.0, 0.0), "momentum"),
+        (sgd(0.1, -0.5, 0.0), "momentum"),
+        (sgd(0.1, 0.0, -1e-3), "weight_decay"),
     ];
-    let mut sgd = Sgd::<Net>::new(SgdConfig::new(0.1)).expect("valid");
+    let mut optimizer = Sgd::<Net>::new(valid).expect("valid");
     for (config, field) in bad_sgd {
-        match sgd.set_config(config) {
+        match optimizer.set_config(config) {
             Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
             other => panic!("{config:?}: {other:?}"),
         }
-        assert_eq!(sgd.config(), SgdConfig::new(0.1));
+        assert_eq!(optimizer.config(), valid);
     }
+
+    let adam = |lr, beta1, beta2, eps, weight_decay| AdamConfig {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+    };
     let bad_adam = [
+        (adam(-1.0, 0.9, 0.999, 1e-8, 0.0), "lr"),
+        (adam(0.1, 1.0, 0.999, 1e-8, 0.0), "beta1"),
+        (adam(0.1, 0.9, 1.5, 1e-8, 0.0), "beta2"),
+        (adam(0.1, 0.9, 0.999, 0.0, 0.0), "eps"),
+        (adam(0.1, 0.9, 0.999, f64::NAN, 0.0), "eps"),
         (
-            AdamConfig {
-                lr: -1.0,
-                ..AdamConfig::new(0.1)
-            },
-            "lr",
-        ),
-        (
-            AdamConfig {
-                beta1: 1.0,
-                ..AdamConfig::new(0.1)
-            },
-            "beta1",
-        ),
-        (
-            AdamConfig {
-                beta2: 1.5,
-                ..AdamConfig::new(0.1)
-            },
-            "beta2",
-        ),
-        (
-            AdamConfig {
-                eps: 0.0,
-                ..AdamConfig::new(0.1)
-            },
-            "eps",
-        ),
-        (
-            AdamConfig {
-                eps: f64::NAN,
-                ..AdamConfig::new(0.1)
-            },
-            "eps",
-        ),
-        (
-            AdamConfig {
-                weight_decay: f64::NEG_INFINITY,
-                ..AdamConfig::new(0.1)
-            },
+            adam(0.1, 0.9, 0.999, 1e-8, f64::NEG_INFINITY),
             "weight_decay",
         ),
     ];
@@ -326,10 +271,7 @@ fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
             other => panic!("{config:?}: {other:?}"),
         }
     }
-    let err = Sgd::<Net, NoMomentum>::new(SgdConfig {
-        momentum: 0.5,
-        ..SgdConfig::new(0.1)
-    });
+    let err = Sgd::<Net, NoMomentum>::new(sgd(0.1, 0.5, 0.0));
     assert!(matches!(
         err,
         Err(Error::InvalidHyperParameter {
