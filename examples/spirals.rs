@@ -1,0 +1,123 @@
+//! Trains a 2-32-32-3 classifier on three interleaved spirals with Adam and softmax
+//! cross-entropy, in shuffled mini-batches, and reports accuracy on held-out samples.
+//!
+//! ```sh
+//! cargo run --release --example spirals
+//! ```
+//!
+//! Shows the dataset path: samples in slices, `train_epoch` with a batch size (32) that
+//! does not divide the training set (240), so the `Remainder` policy matters, and
+//! `evaluate` on a test split.
+
+use std::f64::consts::TAU;
+use std::process::ExitCode;
+
+use stackprop::*;
+
+type Net = (
+    Dense<2, 32, Relu>,
+    Dense<32, 32, Relu>,
+    Dense<32, 3, Identity>,
+);
+const N: usize = 32;
+type SpiralTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
+
+const PER_CLASS: usize = 100;
+const CLASSES: usize = 3;
+const EPOCHS: usize = 300;
+/// The example fails (non-zero exit) below this held-out accuracy.
+const REQUIRED_ACCURACY: f64 = 0.9;
+
+/// Three spirals of `PER_CLASS` points each, with a little noise; one-hot targets.
+fn spirals(rng: &mut Rng) -> (Vec<[f32; 2]>, Vec<[f32; 3]>) {
+    let mut x = Vec::new();
+    let mut t = Vec::new();
+    for class in 0..CLASSES {
+        for i in 0..PER_CLASS {
+            let r = i as f64 / PER_CLASS as f64;
+            let angle = class as f64 * TAU / CLASSES as f64
+                + 1.75 * TAU * r / 2.0
+                + 0.15 * (rng.next_f64() - 0.5);
+            x.push([(r * angle.cos()) as f32, (r * angle.sin()) as f32]);
+            let mut onehot = [0.0; 3];
+            onehot[class] = 1.0;
+            t.push(onehot);
+        }
+    }
+    (x, t)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(accuracy) if accuracy >= REQUIRED_ACCURACY => ExitCode::SUCCESS,
+        Ok(accuracy) => {
+            eprintln!(
+                "held-out accuracy {:.1} % is below {:.0} %",
+                100.0 * accuracy,
+                100.0 * REQUIRED_ACCURACY
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<f64, Error> {
+    let mut rng = Rng::new(3);
+    let (x, t) = spirals(&mut rng);
+    // Every fifth sample is held out: 240 train, 60 test.
+    let split = |keep: bool| -> (Vec<[f32; 2]>, Vec<[f32; 3]>) {
+        x.iter()
+            .zip(&t)
+            .enumerate()
+            .filter(|(i, _)| (i % 5 == 4) != keep)
+            .map(|(_, (x, t))| (*x, *t))
+            .unzip()
+    };
+    let (train_x, train_t) = split(true);
+    let (test_x, test_t) = split(false);
+    let train = Samples::new(&train_x, &train_t)?;
+    let test = Samples::new(&test_x, &test_t)?;
+
+    let mut net = Net::ZERO;
+    net.init(Init::HeUniform, &mut rng);
+    let adam = Adam::new(AdamConfig::new(0.01))?;
+    // Tens of kilobytes: boxed, to keep it off the main thread's stack in debug builds.
+    let mut trainer = Box::new(SpiralTrainer::new(net, adam, SoftmaxCrossEntropy));
+    println!(
+        "2-32-32-3 relu, Adam lr 0.01, batch {N}: {} training samples, {} held out, trainer {} bytes",
+        train.len(),
+        test.len(),
+        SpiralTrainer::FOOTPRINT.total()
+    );
+
+    let mut history = LossHistory::<f32, 20>::new();
+    for epoch in 1..=EPOCHS {
+        let report = trainer.train_epoch(&train, Some(&mut rng), Remainder::Wrap)?;
+        history.push(report.mean_loss);
+        if epoch % 50 == 0 || epoch == 1 {
+            let eval = trainer.evaluate(&test)?;
+            println!(
+                "epoch {epoch:3}  train loss {:.4} ({} batches, {} samples repeated)  test loss {:.4}  test accuracy {:.1} %",
+                report.mean_loss,
+                report.batches,
+                report.repeated,
+                eval.loss,
+                100.0 * eval.accuracy()
+            );
+        }
+    }
+    let eval = trainer.evaluate(&test)?;
+    println!(
+        "best epoch loss {:.4}, {} epochs ago; held-out accuracy {:.1} % ({} of {})",
+        history.best().unwrap_or(f32::NAN),
+        history.since_best(),
+        100.0 * eval.accuracy(),
+        eval.correct,
+        eval.total
+    );
+    Ok(eval.accuracy())
+}
