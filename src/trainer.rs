@@ -245,6 +245,12 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// nothing is changed then.
     pub fn step(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
         check_batch::<L, N>(x, t)?;
+        Ok(self.learn(Some((x, t))))
+    }
+
+    /// Forward, backward and update on `(x, t)`, or on the staged batch if `None`.
+    /// The data must have been checked.
+    fn learn(&mut self, batch: Option<(&[L::Input; N], &[L::Output; N])>) -> L::Scalar {
         let Self {
             net,
             cache,
@@ -252,11 +258,13 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
             grads,
             optimizer,
             loss,
-            ..
+            batch_x,
+            batch_t,
         } = self;
+        let (x, t) = batch.unwrap_or((batch_x, batch_t));
         let e = forward_backward(net, cache, delta, grads, loss, x, t, None);
         optimizer.update(net, grads);
-        Ok(e)
+        e
     }
 
     /// One pass over `data` in batches of `N`, in an order shuffled with `rng`.
@@ -297,19 +305,8 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         for batch in 0..batches {
             // Positions past the end wrap to the start of this epoch's order.
             self.stage(data, |k| order.get((batch * N + k) % len))?;
-            let Self {
-                net,
-                cache,
-                delta,
-                grads,
-                optimizer,
-                loss,
-                batch_x,
-                batch_t,
-            } = &mut *self;
-            check_batch::<L, N>(batch_x, batch_t)?;
-            sum += forward_backward(net, cache, delta, grads, loss, batch_x, batch_t, None);
-            optimizer.update(net, grads);
+            check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
+            sum += self.learn(None);
         }
         let mean_loss = if batches == 0 {
             sum
