@@ -50,6 +50,16 @@ fn recording<'a>(x: &'a [[f64; 2]], t: &'a [[f64; 2]]) -> Recording<'a> {
     }
 }
 
+/// (batches, trained, skipped, repeated) of an epoch.
+fn counts<S>(report: &EpochReport<S>) -> (usize, usize, usize, usize) {
+    (
+        report.batches,
+        report.trained,
+        report.skipped,
+        report.repeated,
+    )
+}
+
 #[test]
 fn wrap_trains_every_sample_and_fills_the_last_batch() {
     let (x, t) = data();
@@ -57,15 +67,7 @@ fn wrap_trains_every_sample_and_fills_the_last_batch() {
     let report = trainer::<3>()
         .train_epoch(&data, Some(&mut Rng::new(4)), Remainder::Wrap)
         .expect("ok");
-    assert_eq!(
-        (
-            report.batches,
-            report.trained,
-            report.skipped,
-            report.repeated
-        ),
-        (3, 9, 0, 2)
-    );
+    assert_eq!(counts(&report), (3, 9, 0, 2));
     let loaded = data.loaded.into_inner();
     assert_eq!(loaded.len(), 9);
     let mut seen = loaded[..7].to_vec();
@@ -89,15 +91,7 @@ fn skip_reports_what_it_leaves_out() {
     let report = trainer::<3>()
         .train_epoch(&data, None, Remainder::Skip)
         .expect("ok");
-    assert_eq!(
-        (
-            report.batches,
-            report.trained,
-            report.skipped,
-            report.repeated
-        ),
-        (2, 6, 1, 0)
-    );
+    assert_eq!(counts(&report), (2, 6, 1, 0));
     assert_eq!(
         data.loaded.into_inner(),
         [0, 1, 2, 3, 4, 5],

@@ -1,6 +1,6 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
-use crate::optim::{Optimizer, check};
+use crate::optim::{Optimizer, non_negative, positive, unit_interval};
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Adam`], with PyTorch's meaning and defaults.
@@ -36,25 +36,11 @@ impl<S: Scalar> AdamConfig<S> {
     ///
     /// [`Error::InvalidHyperParameter`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        check(self.lr, "lr", 0.0, f64::MAX, false, "finite and >= 0")?;
-        check(self.beta1, "beta1", 0.0, 1.0, true, "in [0, 1)")?;
-        check(self.beta2, "beta2", 0.0, 1.0, true, "in [0, 1)")?;
-        check(
-            self.eps,
-            "eps",
-            f64::MIN_POSITIVE,
-            f64::MAX,
-            false,
-            "finite and > 0",
-        )?;
-        check(
-            self.weight_decay,
-            "weight_decay",
-            0.0,
-            f64::MAX,
-            false,
-            "finite and >= 0",
-        )
+        non_negative(self.lr, "lr")?;
+        unit_interval(self.beta1, "beta1")?;
+        unit_interval(self.beta2, "beta2")?;
+        positive(self.eps, "eps")?;
+        non_negative(self.weight_decay, "weight_decay")
     }
 }
 

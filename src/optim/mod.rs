@@ -20,18 +20,28 @@ pub trait Optimizer<L: Layer> {
     fn update(&mut self, net: &mut L, grads: &L::Grads);
 }
 
-/// Checks that `value` is finite and lies in `[lo, hi]` (or `[lo, hi)` if `hi_open`).
-pub(crate) fn check<S: Scalar>(
+/// Checks that `value` is finite and ≥ 0 (learning rates, weight decay).
+pub(crate) fn non_negative<S: Scalar>(value: S, name: &'static str) -> Result<(), Error> {
+    in_range(value, name, value >= S::ZERO, "finite and >= 0")
+}
+
+/// Checks that `value` is finite and > 0 (Adam's eps).
+pub(crate) fn positive<S: Scalar>(value: S, name: &'static str) -> Result<(), Error> {
+    in_range(value, name, value > S::ZERO, "finite and > 0")
+}
+
+/// Checks that `value` lies in [0, 1) (momentum, Adam's betas).
+pub(crate) fn unit_interval<S: Scalar>(value: S, name: &'static str) -> Result<(), Error> {
+    in_range(value, name, value >= S::ZERO && value < S::ONE, "in [0, 1)")
+}
+
+fn in_range<S: Scalar>(
     value: S,
     name: &'static str,
-    lo: f64,
-    hi: f64,
-    hi_open: bool,
+    ok: bool,
     expected: &'static str,
 ) -> Result<(), Error> {
-    let v = value.to_f64();
-    let ok = value.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
-    if ok {
+    if ok && value.is_finite() {
         Ok(())
     } else {
         Err(Error::InvalidHyperParameter { name, expected })

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum and weight decay (`torch.optim.SGD`).
 
-use crate::optim::{Optimizer, check};
+use crate::optim::{Optimizer, non_negative, unit_interval};
 use crate::{Error, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
@@ -30,16 +30,9 @@ impl<S: Scalar> SgdConfig<S> {
     ///
     /// [`Error::InvalidHyperParameter`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        check(self.lr, "lr", 0.0, f64::MAX, false, "finite and >= 0")?;
-        check(self.momentum, "momentum", 0.0, 1.0, true, "in [0, 1)")?;
-        check(
-            self.weight_decay,
-            "weight_decay",
-            0.0,
-            f64::MAX,
-            false,
-            "finite and >= 0",
-        )
+        non_negative(self.lr, "lr")?;
+        unit_interval(self.momentum, "momentum")?;
+        non_negative(self.weight_decay, "weight_decay")
     }
 }
 
