@@ -1,0 +1,221 @@
+//! Register tiles: the loops that do the multiply-adds, and their sizes per target.
+//!
+//! Every product of a dense layer is one of two shapes:
+//!
+//! * **outer** (`out = init + Σ_k a_k ⊗ b_k`): the forward pass (k = input i, a row of W
+//!   per k) and dE/dW (k = sample s, a row of Δ per k). A tile of `R` output rows ×
+//!   [`COLS`] columns sits in registers while k runs; each k loads `R` scalars of `a`
+//!   and one chunk of `b`'s row and does `R·COLS` multiply-adds. The sum over k runs in
+//!   order, exactly as a plain loop would.
+//! * **dot** (`out[s][i] = Σ_j d[s][j]·w[i][j]`): dE/dX = Δ·Wᵀ, where both operands run
+//!   along j. A tile of `RS` rows of Δ × `RI` rows of W keeps [`LANES`] partial sums per
+//!   pair (j ≡ lane mod LANES) and adds the lanes pairwise at the end. Without lanes the
+//!   sum would be a strict-order chain that the compiler may not vectorise.
+//!
+//! The tile sizes depend on the target, and only through the constants below:
+//!
+//! * x86 with AVX-512 (32 registers of 16 f32), AVX (16 of 8) or SSE (16 of 4): two
+//!   vectors per tile row, `LANES` = one vector.
+//! * Anything else, above all the Cortex-M4F (32 single-precision registers, no SIMD):
+//!   `LANES = 1`, and 4 × 4 tiles of scalars, 16 accumulators, with 8 loads per 16
+//!   `vmla.f32`. A dot tile is then an in-order sum per pair.
+//!
+//! Every loop walks fixed-size arrays or slices whose lengths are constants after
+//! inlining, so LLVM unrolls the tile loops, keeps the accumulators in registers and
+//! drops every bounds check; the `get`s only exist to keep the code free of panics.
+
+use crate::Scalar;
+
+/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "avx512f"
+))]
+pub(crate) const LANES: usize = 16;
+/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "avx",
+    not(target_feature = "avx512f")
+))]
+pub(crate) const LANES: usize = 8;
+/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    not(target_feature = "avx")
+))]
+pub(crate) const LANES: usize = 4;
+/// Partial sums per pair in a dot tile: one, an in-order sum, on scalar FPUs.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+pub(crate) const LANES: usize = 1;
+
+/// Columns of an outer tile.
+pub(crate) const COLS: usize = if LANES == 1 { 4 } else { 2 * LANES };
+/// Rows of an outer tile.
+pub(crate) const ROWS: usize = 4;
+const _: () = assert!(ROWS == 4, "`outer` spells out four rows");
+/// Rows of Δ in a dot tile.
+pub(crate) const DOT_S: usize = 4;
+/// Rows of W in a dot tile: as many as the registers allow.
+pub(crate) const DOT_I: usize = if LANES == 1 || LANES == 16 { 4 } else { 2 };
+
+/// Defines an outer tile of a fixed number of rows, written out row by row.
+///
+/// The rows are spelled out rather than looped over: with a loop over the rows LLVM's
+/// loop vectoriser (on AVX-512) vectorises *across* rows, with gathers and scatters of
+/// accumulators kept in memory. Written out, the body of the k loop is straight-line
+/// code that the SLP vectoriser packs into whole-register multiply-adds, and the k loop
+/// itself is a float reduction that the loop vectoriser leaves alone.
+macro_rules! outer_tile {
+    ($(#[$doc:meta])* $name:ident, $rows:literal, [$($r:ident $ri:literal),+]) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub(crate) fn $name<S: Scalar, const W: usize, const K: usize, const OUT: usize>(
+            a: impl Fn(usize, usize) -> S,
+            b: &[[S; OUT]; K],
+            lo: usize,
+            init: Option<&[S; OUT]>,
+            mut store: impl FnMut(usize, &[S; W]),
+        ) {
+            let start = init
+                .and_then(|init| columns::<S, W, OUT>(init, lo))
+                .copied()
+                .unwrap_or([S::ZERO; W]);
+            $( let mut $r = start; )+
+            for (k, b_k) in b.iter().enumerate() {
+                let Some(b_k) = columns::<S, W, OUT>(b_k, lo) else {
+                    continue;
+                };
+                $( mul_add(&mut $r, a(k, $ri), b_k); )+
+            }
+            $( store($ri, &$r); )+
+        }
+    };
+}
+
+outer_tile!(
+    /// `out_r = init + Σ_k a(k, r) · b[k][lo..lo + W]` for the [`ROWS`] rows of a tile;
+    /// `store(r, out_r)` receives each row.
+    outer,
+    4,
+    [r0 0, r1 1, r2 2, r3 3]
+);
+
+outer_tile!(
+    /// [`outer`] for a single row, the rows left over when [`ROWS`] does not divide the
+    /// row count.
+    outer1,
+    1,
+    [r0 0]
+);
+
+/// `acc += a · b`, lane by lane.
+#[inline(always)]
+fn mul_add<S: Scalar, const W: usize>(acc: &mut [S; W], a: S, b: &[S; W]) {
+    for (acc, &b) in acc.iter_mut().zip(b) {
+        *acc += a * b;
+    }
+}
+
+/// `row[lo..lo + W]` as an array.
+#[inline(always)]
+pub(crate) fn columns<S, const W: usize, const OUT: usize>(
+    row: &[S; OUT],
+    lo: usize,
+) -> Option<&[S; W]> {
+    row.get(lo..).and_then(|row| row.first_chunk::<W>())
+}
+
+/// `row[lo..lo + W]` as a mutable array.
+#[inline(always)]
+pub(crate) fn columns_mut<S, const W: usize, const OUT: usize>(
+    row: &mut [S; OUT],
+    lo: usize,
+) -> Option<&mut [S; W]> {
+    row.get_mut(lo..).and_then(|row| row.first_chunk_mut::<W>())
+}
+
+/// Runs `$body` once per column tile of `0..$out`, with `$lo` the first column and
+/// `$w` the tile's width as a `const`: tiles of [`COLS`] columns, then the columns left
+/// over in tiles of 16, 8, 4, 2 and 1 (each narrower than `COLS`, each at most once),
+/// so that every tile has a width known at compile time and its accumulators fit in
+/// registers.
+macro_rules! column_tiles {
+    ($out:expr; $lo:ident, $w:ident => $body:expr) => {{
+        for chunk in 0..$out / $crate::kernels::tile::COLS {
+            const $w: usize = $crate::kernels::tile::COLS;
+            let $lo = chunk * $w;
+            $body;
+        }
+        #[allow(unused_assignments)]
+        {
+            let mut start = $out / $crate::kernels::tile::COLS * $crate::kernels::tile::COLS;
+            column_tiles!(@rest $out; start; $lo, $w => $body; 16 8 4 2 1);
+        }
+    }};
+    (@rest $out:expr; $start:ident; $lo:ident, $w:ident => $body:expr; $($width:literal)+) => {
+        $(
+            if $width < $crate::kernels::tile::COLS && $out - $start >= $width {
+                const $w: usize = $width;
+                let $lo = $start;
+                $body;
+                $start += $width;
+            }
+        )+
+    };
+}
+pub(crate) use column_tiles;
+
+/// `out[s][i] = Σ_j d[s][j] · w[i][j]` for a tile of `RS` rows of `d` and `RI` rows of `w`.
+#[inline(always)]
+pub(crate) fn dot<S: Scalar, const RS: usize, const RI: usize, const OUT: usize>(
+    d: &[[S; OUT]; RS],
+    w: &[[S; OUT]; RI],
+) -> [[S; RI]; RS] {
+    let mut acc = [[[S::ZERO; LANES]; RI]; RS];
+    let (d_chunks, d_tails): ([&[[S; LANES]]; RS], [&[S]; RS]) = split(d);
+    let (w_chunks, w_tails): ([&[[S; LANES]]; RI], [&[S]; RI]) = split(w);
+    for chunk in 0..OUT / LANES {
+        for (acc_s, d_s) in acc.iter_mut().zip(&d_chunks) {
+            let Some(d_s) = d_s.get(chunk) else { continue };
+            for (acc_si, w_i) in acc_s.iter_mut().zip(&w_chunks) {
+                let Some(w_i) = w_i.get(chunk) else { continue };
+                for ((acc, &d), &w) in acc_si.iter_mut().zip(d_s).zip(w_i) {
+                    *acc += d * w;
+                }
+            }
+        }
+    }
+    for (acc_s, d_s) in acc.iter_mut().zip(&d_tails) {
+        for (acc_si, w_i) in acc_s.iter_mut().zip(&w_tails) {
+            for ((acc, &d), &w) in acc_si.iter_mut().zip(*d_s).zip(*w_i) {
+                *acc += d * w;
+            }
+        }
+    }
+    acc.map(|acc_s| acc_s.map(sum_lanes))
+}
+
+/// Each row as its whole chunks of [`LANES`] and the rest.
+#[inline(always)]
+fn split<S, const R: usize, const OUT: usize>(
+    rows: &[[S; OUT]; R],
+) -> ([&[[S; LANES]]; R], [&[S]; R]) {
+    let parts = rows.each_ref().map(|row| row.as_chunks::<LANES>());
+    (parts.map(|(chunks, _)| chunks), parts.map(|(_, tail)| tail))
+}
+
+/// The sum of the lanes, added pairwise (lane l + lane l + LANES/2, and so on).
+#[inline(always)]
+fn sum_lanes<S: Scalar>(mut v: [S; LANES]) -> S {
+    let mut width = LANES;
+    while width > 1 {
+        let half = width / 2;
+        let (low, high) = v.split_at_mut(half);
+        for (l, &h) in low.iter_mut().zip(high.iter()) {
+            *l += h;
+        }
+        width = half;
+    }
+    v.first().copied().unwrap_or(S::ZERO)
+}
