@@ -8,6 +8,8 @@
 //! version shipped by scikit-learn's `load_digits`. `examples/data/digits.py` made the
 //! file and documents its format.
 
+#![allow(dead_code)] // each example uses a different part
+
 use stackprop::*;
 
 /// 1797 records of 41 bytes: a label, then 64 pixels of 5 bits.
@@ -160,6 +162,21 @@ pub struct Epoch {
     pub train_loss: f32,
     /// Loss and accuracy on the held-out split after the epoch.
     pub held_out: Evaluation<f32>,
+}
+
+/// The same line on the host and on the device, so their runs can be compared.
+impl core::fmt::Display for Epoch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "epoch {}  train loss {}  held-out loss {}  accuracy {}/{}",
+            self.number,
+            self.train_loss,
+            self.held_out.loss,
+            self.held_out.correct,
+            self.held_out.total
+        )
+    }
 }
 
 /// Initialises `trainer` from [`SEED`] and trains it for [`EPOCHS`], calling `report`

@@ -67,6 +67,38 @@ pub fn instructions<R>(f: impl FnOnce() -> R) -> (R, u64) {
     (r, (ns + (1 << (ICOUNT_SHIFT - 1))) >> ICOUNT_SHIFT)
 }
 
+/// Instructions since the last lap, for spans too long for one 32-bit count: each lap
+/// must stay under 1.34e9 instructions, the total may not.
+pub struct Stopwatch {
+    last: u32,
+    total: u64,
+}
+
+impl Stopwatch {
+    /// Starts timing now. Needs [`start_counter`] first.
+    pub fn start() -> Self {
+        Self {
+            last: ticks(),
+            total: 0,
+        }
+    }
+
+    /// Instructions since the previous lap (or the start).
+    pub fn lap(&mut self) -> u64 {
+        let now = ticks();
+        let ns = u64::from(self.last.wrapping_sub(now)) * NS_PER_TICK;
+        self.last = now;
+        let lap = (ns + (1 << (ICOUNT_SHIFT - 1))) >> ICOUNT_SHIFT;
+        self.total += lap;
+        lap
+    }
+
+    /// Instructions over all laps.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+}
+
 /// Runs `f` and returns its result with the bytes of stack it used below the caller's
 /// stack pointer (its own frame included): the stack below is painted first, then
 /// scanned for the deepest overwritten word.
