@@ -1,4 +1,4 @@
-//! [`Frozen`]: a layer whose parameters do not train, for fine-tuning.
+//! [`Frozen`] and [`FrozenRef`]: layers whose parameters do not train, for fine-tuning.
 
 use crate::{Init, Layer, Rng};
 
@@ -78,6 +78,80 @@ impl<L: Layer> Layer for Frozen<L> {
     }
 }
 
+/// A frozen layer borrowed from a `static`: its parameters stay where they are, in
+/// flash on a microcontroller, and take no RAM at all. Otherwise it is a [`Frozen`].
+///
+/// The parameters belong to the firmware image, not to the network's state, so
+/// [`params`](Layer::params) and [`params_mut`](Layer::params_mut) skip them (a saved
+/// network does not include them) and [`init`](Layer::init) leaves them alone.
+///
+/// # Examples
+///
+/// ```
+/// use stackprop::*;
+///
+/// // Weights trained elsewhere, compiled into the image (all zero here, for brevity).
+/// static FEATURES: Dense<4, 3, Relu> = Dense::new([[0.0; 3]; 4], [0.0; 3]);
+///
+/// type Net = (FrozenRef<Dense<4, 3, Relu>>, Dense<3, 2, Identity>);
+/// type Tuner = Trainer<Net, Sgd<Net, NoMomentum>, SoftmaxCrossEntropy, 8>;
+/// // A whole trainer that can sit in a `static`, with the first layer left in flash.
+/// static TUNER: Tuner = Tuner::new((FrozenRef(&FEATURES), Dense::ZERO), Sgd::ZERO, SoftmaxCrossEntropy);
+/// assert_eq!(Tuner::FOOTPRINT.params, size_of::<usize>() + (3 * 2 + 2) * 4);
+/// # let _ = &TUNER;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrozenRef<L: 'static>(pub &'static L);
+
+impl<L: Layer> Layer for FrozenRef<L> {
+    type Scalar = L::Scalar;
+    type Input = L::Input;
+    type Output = L::Output;
+    type Grads = ();
+    type Cache<const N: usize> = L::Cache<N>;
+    type Delta<const N: usize> = ();
+
+    #[inline]
+    fn forward<const N: usize>(&self, x: &[Self::Input; N], cache: &mut Self::Cache<N>) {
+        self.0.forward(x, cache);
+    }
+
+    #[inline(always)]
+    fn output<const N: usize>(cache: &Self::Cache<N>) -> &[Self::Output; N] {
+        L::output(cache)
+    }
+
+    #[inline(always)]
+    fn output_grad<const N: usize>(_delta: &mut ()) -> Option<&mut [Self::Output; N]> {
+        None
+    }
+
+    #[inline(always)]
+    fn backward<const N: usize>(
+        &self,
+        _x: &[Self::Input; N],
+        _cache: &Self::Cache<N>,
+        _delta: &mut (),
+        _grads: &mut (),
+        _dx: Option<&mut [Self::Input; N]>,
+    ) {
+    }
+
+    fn params(&self) -> impl Iterator<Item = &[Self::Scalar]> {
+        core::iter::empty()
+    }
+
+    fn params_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
+        core::iter::empty()
+    }
+
+    fn trainable_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
+        core::iter::empty()
+    }
+
+    fn init(&mut self, _init: Init, _rng: &mut Rng) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +215,42 @@ mod tests {
         trainer.gradients(&X, &T, None).expect("finite");
         assert!(trainer.grads.0.slices().flatten().all(|&g| g == 0.0));
         assert!(trainer.grads.2.slices().flatten().any(|&g| g != 0.0));
+    }
+
+    #[test]
+    fn a_borrowed_layer_trains_like_an_owned_frozen_one() {
+        static FIRST: Dense<3, 4, Tanh, f64> = Dense::new(
+            [
+                [0.3, -0.2, 0.1, 0.5],
+                [-0.4, 0.2, 0.6, -0.1],
+                [0.05, 0.3, -0.25, 0.2],
+            ],
+            [0.1, -0.1, 0.0, 0.2],
+        );
+        type Owned = (Frozen<Dense<3, 4, Tanh, f64>>, Dense<4, 2, Relu, f64>);
+        type Borrowed = (FrozenRef<Dense<3, 4, Tanh, f64>>, Dense<4, 2, Relu, f64>);
+        let mut last = Dense::<4, 2, Relu, f64>::ZERO;
+        last.init(Init::GlorotUniform, &mut Rng::new(5));
+        let sgd = SgdConfig::new(0.5);
+        let mut owned = Trainer::<Owned, _, Mse, 2>::new(
+            (Frozen(FIRST), last),
+            Sgd::<_, crate::NoMomentum>::new(sgd).expect("valid"),
+            Mse,
+        );
+        let mut borrowed = Trainer::<Borrowed, _, Mse, 2>::new(
+            (FrozenRef(&FIRST), last),
+            Sgd::<_, crate::NoMomentum>::new(sgd).expect("valid"),
+            Mse,
+        );
+        for _ in 0..5 {
+            let a = owned.step(&X, &T).expect("finite");
+            let b = borrowed.step(&X, &T).expect("finite");
+            assert_eq!(a, b);
+        }
+        assert_eq!(owned.net.1, borrowed.net.1);
+        assert_ne!(borrowed.net.1, last);
+        // The borrowed parameters are not part of the network's state.
+        assert_eq!(borrowed.net.params().flatten().count(), 4 * 2 + 2);
+        assert_eq!(owned.net.params().flatten().count(), 3 * 4 + 4 + 4 * 2 + 2);
     }
 }

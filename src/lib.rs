@@ -39,7 +39,7 @@ pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softp
 pub use data::{Dataset, Permutation, Remainder, Samples, batch, batch_mut};
 pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
 pub use error::Error;
-pub use frozen::Frozen;
+pub use frozen::{Frozen, FrozenRef};
 pub use history::LossHistory;
 pub use init::{Init, Rng};
 pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};

@@ -1,0 +1,109 @@
+//! Firmware that proves the training path cannot panic: it links with `panic-never`,
+//! whose panic handler is an undefined symbol, so if any panic (a failed bounds check,
+//! an overflow, an `unwrap`) survives optimisation anywhere in the image, linking fails.
+//!
+//! It runs what a device runs: training steps with SGD and Adam, a shuffled epoch over a
+//! dataset, an evaluation and a prediction of a 64-32-10 network, all on inputs the
+//! compiler cannot see through (`black_box`), so no check is removed by constant folding.
+//!
+//! ```sh
+//! cargo run --release --example fw_nopanic --target thumbv7em-none-eabihf
+//! ```
+//!
+//! Nothing here may format text (`core::fmt` has panicking paths), so it reports with
+//! plain byte strings.
+
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg_attr(target_os = "none", no_main)]
+
+#[cfg(target_os = "none")]
+mod device {
+    use core::hint::black_box;
+
+    use cortex_m_rt::entry;
+    use cortex_m_semihosting::{debug, hio};
+    use panic_never as _;
+    use stackprop::*;
+
+    type Net = (Dense<64, 32, Relu>, Dense<32, 10, Identity>);
+    const N: usize = 32;
+    type SgdTrainer = Trainer<Net, Sgd<Net>, SoftmaxCrossEntropy, N>;
+    type AdamTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
+    /// A dataset that is not a multiple of the batch, so the remainder path runs too.
+    const SAMPLES: usize = 40;
+
+    #[entry]
+    fn main() -> ! {
+        static mut SGD: SgdTrainer = SgdTrainer::ZERO;
+        static mut ADAM: AdamTrainer = AdamTrainer::ZERO;
+        static mut X: [[f32; 64]; SAMPLES] = [[0.0; 64]; SAMPLES];
+        static mut T: [[f32; 10]; SAMPLES] = [[0.0; 10]; SAMPLES];
+        let ok = run(SGD, ADAM, X, T).is_ok();
+        say(if ok {
+            b"no-panic firmware ran\n"
+        } else {
+            b"error\n"
+        });
+        debug::exit(if ok {
+            debug::EXIT_SUCCESS
+        } else {
+            debug::EXIT_FAILURE
+        });
+        #[allow(clippy::empty_loop)]
+        loop {}
+    }
+
+    fn run(
+        sgd: &mut SgdTrainer,
+        adam: &mut AdamTrainer,
+        x: &mut [[f32; 64]; SAMPLES],
+        t: &mut [[f32; 10]; SAMPLES],
+    ) -> Result<(), Error> {
+        let mut rng = Rng::new(black_box(11));
+        for (x, t) in x.iter_mut().zip(t.iter_mut()) {
+            for v in x.iter_mut() {
+                *v = rng.next_f64() as f32;
+            }
+            if let Some(hot) = t.get_mut(rng.below(10) as usize) {
+                *hot = 1.0;
+            }
+        }
+        let (x, t) = (black_box(&*x), black_box(&*t));
+
+        sgd.net.init(black_box(Init::HeUniform), &mut rng);
+        sgd.optimizer.set_config(black_box(SgdConfig {
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+        }))?;
+        let batch_x = batch(black_box(x.as_flattened()).get(..N * 64).unwrap_or(&[]))?;
+        let batch_t = batch(black_box(t.as_flattened()).get(..N * 10).unwrap_or(&[]))?;
+        sgd.step(batch_x, batch_t)?;
+        black_box(sgd.predict(batch_x));
+
+        adam.net = sgd.net;
+        adam.optimizer
+            .set_config(black_box(AdamConfig::new(1e-3)))?;
+        adam.step(batch_x, batch_t)?;
+
+        let data = Samples::new(x, t)?;
+        let remainder = black_box(Remainder::Wrap);
+        adam.train_epoch(&data, Some(&mut rng), remainder)?;
+        sgd.train_epoch(&data, None, remainder)?;
+        black_box(adam.evaluate(&data)?);
+        Ok(())
+    }
+
+    fn say(text: &[u8]) {
+        if let Ok(mut out) = hio::hstdout() {
+            let _ = out.write_all(text);
+        }
+    }
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "fw_nopanic is firmware: cargo run --release --example fw_nopanic --target thumbv7em-none-eabihf"
+    );
+}
