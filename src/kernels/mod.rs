@@ -15,7 +15,7 @@
 mod tile;
 
 use crate::{Activation, Scalar};
-use tile::{DOT_I, DOT_S, ROWS, column_tiles, columns_mut, dot, outer, outer1};
+use tile::{DOT_I, DOT_S, LANES, ROWS, column_tiles, columns_mut, dot, outer, outer1};
 
 /// A = X·W + 1·b and Z = f(A).
 #[inline]
@@ -161,26 +161,58 @@ fn weight_rows<S: Scalar, const IN: usize, const OUT: usize, const N: usize, con
     });
 }
 
-/// dE/dX = Δ·Wᵀ in tiles of `DOT_S` samples × `DOT_I` inputs.
+/// dE/dX = Δ·Wᵀ.
+///
+/// With SIMD lanes ([`LANES`] > 1), as the outer-product tiles of the forward pass over
+/// a transposed copy of W, one column panel at a time: `panel[j][c]` = W[lo + c][j]
+/// for the inputs `lo..lo + W` (at most [`COLS`](tile::COLS) × OUT values on the stack;
+/// 32 KiB for OUT = 256 with AVX-512), reused by every block of samples. Written as
+/// lane-split dot products instead, LLVM's SLP vectoriser transposes every tile in
+/// registers and the product runs several times slower. On scalar FPUs (`LANES` = 1,
+/// the Cortex-M4F) there is nothing to transpose for and no stack to spare: tiles of
+/// [`DOT_S`] rows of Δ against [`DOT_I`] rows of W, each an in-order sum.
 #[inline(always)]
 fn input_grad<S: Scalar, const IN: usize, const OUT: usize, const N: usize>(
     w: &[[S; OUT]; IN],
     da: &[[S; OUT]; N],
     dx: &mut [[S; IN]; N],
 ) {
-    let (da_blocks, da_rest) = da.as_chunks::<DOT_S>();
-    let (dx_blocks, dx_rest) = dx.as_chunks_mut::<DOT_S>();
-    for (da, dx) in da_blocks.iter().zip(dx_blocks) {
-        input_grad_rows::<S, IN, OUT, DOT_S>(w, da, dx);
+    if LANES == 1 {
+        let (da_blocks, da_rest) = da.as_chunks::<DOT_S>();
+        let (dx_blocks, dx_rest) = dx.as_chunks_mut::<DOT_S>();
+        for (da, dx) in da_blocks.iter().zip(dx_blocks) {
+            dot_rows::<S, DOT_S, IN, OUT>(w, da, dx);
+        }
+        for (da, dx) in da_rest.iter().zip(dx_rest) {
+            let (da, dx) = (core::array::from_ref(da), core::array::from_mut(dx));
+            dot_rows::<S, 1, IN, OUT>(w, da, dx);
+        }
+        return;
     }
-    for (da, dx) in da_rest.iter().zip(dx_rest) {
-        input_grad_rows::<S, IN, OUT, 1>(w, core::array::from_ref(da), core::array::from_mut(dx));
-    }
+    column_tiles!(IN; lo, W => {
+        let mut panel = [[S::ZERO; W]; OUT];
+        for (c, w_row) in w.iter().skip(lo).take(W).enumerate() {
+            for (panel_j, &w) in panel.iter_mut().zip(w_row) {
+                if let Some(p) = panel_j.get_mut(c) {
+                    *p = w;
+                }
+            }
+        }
+        let (da_blocks, da_rest) = da.as_chunks::<ROWS>();
+        let (dx_blocks, dx_rest) = dx.as_chunks_mut::<ROWS>();
+        for (da, dx) in da_blocks.iter().zip(dx_blocks) {
+            panel_rows::<S, ROWS, W, IN, OUT>(&panel, da, lo, dx);
+        }
+        for (da, dx) in da_rest.iter().zip(dx_rest) {
+            let (da, dx) = (core::array::from_ref(da), core::array::from_mut(dx));
+            panel_rows::<S, 1, W, IN, OUT>(&panel, da, lo, dx);
+        }
+    });
 }
 
-/// dE/dX for `RS` samples.
+/// dE/dX for `RS` samples in dot tiles (scalar FPUs).
 #[inline(always)]
-fn input_grad_rows<S: Scalar, const IN: usize, const OUT: usize, const RS: usize>(
+fn dot_rows<S: Scalar, const RS: usize, const IN: usize, const OUT: usize>(
     w: &[[S; OUT]; IN],
     da: &[[S; OUT]; RS],
     dx: &mut [[S; IN]; RS],
@@ -190,8 +222,8 @@ fn input_grad_rows<S: Scalar, const IN: usize, const OUT: usize, const RS: usize
         let sums = dot::<S, RS, DOT_I, OUT>(da, w);
         let i0 = block * DOT_I;
         for (dx_row, sums) in dx.iter_mut().zip(&sums) {
-            if let Some(dx_row) = dx_row.get_mut(i0..i0 + DOT_I) {
-                dx_row.copy_from_slice(sums);
+            if let Some(dx_row) = columns_mut::<S, DOT_I, IN>(dx_row, i0) {
+                *dx_row = *sums;
             }
         }
     }
@@ -204,6 +236,30 @@ fn input_grad_rows<S: Scalar, const IN: usize, const OUT: usize, const RS: usize
             }
         }
     }
+}
+
+/// `dx[r][lo..lo + W] = Σ_j da[r][j] · panel[j]` for `R` rows.
+#[inline(always)]
+fn panel_rows<S: Scalar, const R: usize, const W: usize, const IN: usize, const OUT: usize>(
+    panel: &[[S; W]; OUT],
+    da: &[[S; OUT]; R],
+    lo: usize,
+    dx: &mut [[S; IN]; R],
+) {
+    let da_at = |j: usize, r: usize| {
+        da.get(r)
+            .and_then(|row| row.get(j))
+            .copied()
+            .unwrap_or(S::ZERO)
+    };
+    outer_rows::<S, R, W, OUT, W>(da_at, panel, 0, None, |r, acc| {
+        if let Some(dx_row) = dx
+            .get_mut(r)
+            .and_then(|row| columns_mut::<S, W, IN>(row, lo))
+        {
+            *dx_row = *acc;
+        }
+    });
 }
 
 #[cfg(test)]

@@ -26,20 +26,15 @@
 
 use crate::Scalar;
 
-/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
+/// Partial sums per pair in a dot tile: the f32 lanes of one 256-bit register. Also
+/// with AVX-512: LLVM prefers 256-bit vectors on the CPUs that have it, and 16 lanes
+/// measured 1.6× slower on 256-256-256-10 (its SLP vectoriser then transposes tiles).
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
-    target_feature = "avx512f"
-))]
-pub(crate) const LANES: usize = 16;
-/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
-#[cfg(all(
-    any(target_arch = "x86", target_arch = "x86_64"),
-    target_feature = "avx",
-    not(target_feature = "avx512f")
+    target_feature = "avx"
 ))]
 pub(crate) const LANES: usize = 8;
-/// Partial sums per pair in a dot tile: the f32 lanes of one vector register.
+/// Partial sums per pair in a dot tile: the f32 lanes of one SSE register.
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     not(target_feature = "avx")
@@ -50,14 +45,20 @@ pub(crate) const LANES: usize = 4;
 pub(crate) const LANES: usize = 1;
 
 /// Columns of an outer tile.
-pub(crate) const COLS: usize = if LANES == 1 { 4 } else { 2 * LANES };
+pub(crate) const COLS: usize = if LANES == 1 {
+    4
+} else if cfg!(target_feature = "avx512f") {
+    4 * LANES
+} else {
+    2 * LANES
+};
 /// Rows of an outer tile.
 pub(crate) const ROWS: usize = 4;
 const _: () = assert!(ROWS == 4, "`outer` spells out four rows");
 /// Rows of Δ in a dot tile.
 pub(crate) const DOT_S: usize = 4;
-/// Rows of W in a dot tile: as many as the registers allow.
-pub(crate) const DOT_I: usize = if LANES == 1 || LANES == 16 { 4 } else { 2 };
+/// Rows of W in a dot tile.
+pub(crate) const DOT_I: usize = 4;
 
 /// Defines an outer tile of a fixed number of rows, written out row by row.
 ///
@@ -166,56 +167,22 @@ macro_rules! column_tiles {
 }
 pub(crate) use column_tiles;
 
-/// `out[s][i] = Σ_j d[s][j] · w[i][j]` for a tile of `RS` rows of `d` and `RI` rows of `w`.
+/// `out[s][i] = Σ_j d[s][j] · w[i][j]`, summed in order, for a tile of `RS` rows of `d`
+/// and `RI` rows of `w`: the dE/dX tile of scalar FPUs, `RS·RI` accumulators with
+/// `RS + RI` loads per `RS·RI` multiply-adds.
 #[inline(always)]
 pub(crate) fn dot<S: Scalar, const RS: usize, const RI: usize, const OUT: usize>(
     d: &[[S; OUT]; RS],
     w: &[[S; OUT]; RI],
 ) -> [[S; RI]; RS] {
-    let mut acc = [[[S::ZERO; LANES]; RI]; RS];
-    let (d_chunks, d_tails): ([&[[S; LANES]]; RS], [&[S]; RS]) = split(d);
-    let (w_chunks, w_tails): ([&[[S; LANES]]; RI], [&[S]; RI]) = split(w);
-    for chunk in 0..OUT / LANES {
-        for (acc_s, d_s) in acc.iter_mut().zip(&d_chunks) {
-            let Some(d_s) = d_s.get(chunk) else { continue };
-            for (acc_si, w_i) in acc_s.iter_mut().zip(&w_chunks) {
-                let Some(w_i) = w_i.get(chunk) else { continue };
-                for ((acc, &d), &w) in acc_si.iter_mut().zip(d_s).zip(w_i) {
-                    *acc += d * w;
-                }
+    let mut acc = [[S::ZERO; RI]; RS];
+    for j in 0..OUT {
+        for (acc_s, d_s) in acc.iter_mut().zip(d) {
+            let d_sj = d_s.get(j).copied().unwrap_or(S::ZERO);
+            for (acc, w_i) in acc_s.iter_mut().zip(w) {
+                *acc += d_sj * w_i.get(j).copied().unwrap_or(S::ZERO);
             }
         }
     }
-    for (acc_s, d_s) in acc.iter_mut().zip(&d_tails) {
-        for (acc_si, w_i) in acc_s.iter_mut().zip(&w_tails) {
-            for ((acc, &d), &w) in acc_si.iter_mut().zip(*d_s).zip(*w_i) {
-                *acc += d * w;
-            }
-        }
-    }
-    acc.map(|acc_s| acc_s.map(sum_lanes))
-}
-
-/// Each row as its whole chunks of [`LANES`] and the rest.
-#[inline(always)]
-fn split<S, const R: usize, const OUT: usize>(
-    rows: &[[S; OUT]; R],
-) -> ([&[[S; LANES]]; R], [&[S]; R]) {
-    let parts = rows.each_ref().map(|row| row.as_chunks::<LANES>());
-    (parts.map(|(chunks, _)| chunks), parts.map(|(_, tail)| tail))
-}
-
-/// The sum of the lanes, added pairwise (lane l + lane l + LANES/2, and so on).
-#[inline(always)]
-fn sum_lanes<S: Scalar>(mut v: [S; LANES]) -> S {
-    let mut width = LANES;
-    while width > 1 {
-        let half = width / 2;
-        let (low, high) = v.split_at_mut(half);
-        for (l, &h) in low.iter_mut().zip(high.iter()) {
-            *l += h;
-        }
-        width = half;
-    }
-    v.first().copied().unwrap_or(S::ZERO)
+    acc
 }
