@@ -7,10 +7,12 @@
 //! and `d…` = dE/d….
 //!
 //! `w` is stored as in the seed note, `w[i][j]` for input i and output j, so the
-//! forward pass and dE/dW run along `j`, the contiguous axis, and dE/dX = Δ·Wᵀ is a
-//! dot product along `j` per (sample, input) pair. The multiply-adds run in register
-//! tiles ([`tile`]): the forward pass and dE/dW sum in the same order as a plain loop,
-//! dE/dX in per-lane partial sums (see [`tile`] for the lane count on each target).
+//! forward pass and dE/dW run along `j`, the contiguous axis. The multiply-adds run in
+//! register tiles (module `tile`, private): the forward pass and dE/dW sum in the same
+//! order as a plain loop; dE/dX = Δ·Wᵀ uses the same tiles over a transposed panel of W
+//! on SIMD targets (summing over `j` in order) and in-order dot products on scalar FPUs
+//! such as the Cortex-M4F. Under the `fma` feature, on x86 targets with FMA, every
+//! multiply-add is fused ([`Scalar::mul_add`]).
 
 mod tile;
 

@@ -3,22 +3,23 @@
 //! Every product of a dense layer is one of two shapes:
 //!
 //! * **outer** (`out = init + Σ_k a_k ⊗ b_k`): the forward pass (k = input i, a row of W
-//!   per k) and dE/dW (k = sample s, a row of Δ per k). A tile of `R` output rows ×
-//!   [`COLS`] columns sits in registers while k runs; each k loads `R` scalars of `a`
-//!   and one chunk of `b`'s row and does `R·COLS` multiply-adds. The sum over k runs in
+//!   per k), dE/dW (k = sample s, a row of Δ per k) and, on SIMD targets, dE/dX over a
+//!   transposed panel of W (k = output j). A tile of [`ROWS`] output rows × [`COLS`]
+//!   columns sits in registers while k runs; each k loads `ROWS` scalars of `a` and one
+//!   chunk of `b`'s row and does `ROWS·COLS` multiply-adds. The sum over k runs in
 //!   order, exactly as a plain loop would.
-//! * **dot** (`out[s][i] = Σ_j d[s][j]·w[i][j]`): dE/dX = Δ·Wᵀ, where both operands run
-//!   along j. A tile of `RS` rows of Δ × `RI` rows of W keeps [`LANES`] partial sums per
-//!   pair (j ≡ lane mod LANES) and adds the lanes pairwise at the end. Without lanes the
-//!   sum would be a strict-order chain that the compiler may not vectorise.
+//! * **dot** (`out[s][i] = Σ_j d[s][j]·w[i][j]`): dE/dX = Δ·Wᵀ on scalar FPUs, where
+//!   both operands run along j: [`DOT_S`] rows of Δ × [`DOT_I`] rows of W, each pair an
+//!   in-order sum.
 //!
 //! The tile sizes depend on the target, and only through the constants below:
 //!
-//! * x86 with AVX-512 (32 registers of 16 f32), AVX (16 of 8) or SSE (16 of 4): two
-//!   vectors per tile row, `LANES` = one vector.
+//! * x86: [`LANES`] is the f32 width of the vectors LLVM uses (4 with SSE, 8 with AVX,
+//!   also with AVX-512, where it prefers 256-bit vectors); an outer tile row is two
+//!   vectors (four with AVX-512's 32 registers), so 8 (16) accumulators.
 //! * Anything else, above all the Cortex-M4F (32 single-precision registers, no SIMD):
 //!   `LANES = 1`, and 4 × 4 tiles of scalars, 16 accumulators, with 8 loads per 16
-//!   `vmla.f32`. A dot tile is then an in-order sum per pair.
+//!   `vmla.f32`, for the outer and the dot tiles alike.
 //!
 //! Every loop walks fixed-size arrays or slices whose lengths are constants after
 //! inlining, so LLVM unrolls the tile loops, keeps the accumulators in registers and
@@ -26,21 +27,21 @@
 
 use crate::Scalar;
 
-/// Partial sums per pair in a dot tile: the f32 lanes of one 256-bit register. Also
-/// with AVX-512: LLVM prefers 256-bit vectors on the CPUs that have it, and 16 lanes
-/// measured 1.6× slower on 256-256-256-10 (its SLP vectoriser then transposes tiles).
+/// The f32 lanes of one 256-bit register. Also with AVX-512: LLVM prefers 256-bit
+/// vectors on the CPUs that have it, and tiles built for 16 lanes measured 1.6× slower
+/// on 256-256-256-10.
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "avx"
 ))]
 pub(crate) const LANES: usize = 8;
-/// Partial sums per pair in a dot tile: the f32 lanes of one SSE register.
+/// The f32 lanes of one SSE register.
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     not(target_feature = "avx")
 ))]
 pub(crate) const LANES: usize = 4;
-/// Partial sums per pair in a dot tile: one, an in-order sum, on scalar FPUs.
+/// One lane: a scalar FPU.
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
 pub(crate) const LANES: usize = 1;
 
@@ -114,7 +115,7 @@ outer_tile!(
 #[inline(always)]
 fn mul_add<S: Scalar, const W: usize>(acc: &mut [S; W], a: S, b: &[S; W]) {
     for (acc, &b) in acc.iter_mut().zip(b) {
-        *acc += a * b;
+        *acc = a.mul_add(b, *acc);
     }
 }
 
@@ -180,7 +181,7 @@ pub(crate) fn dot<S: Scalar, const RS: usize, const RI: usize, const OUT: usize>
         for (acc_s, d_s) in acc.iter_mut().zip(d) {
             let d_sj = d_s.get(j).copied().unwrap_or(S::ZERO);
             for (acc, w_i) in acc_s.iter_mut().zip(w) {
-                *acc += d_sj * w_i.get(j).copied().unwrap_or(S::ZERO);
+                *acc = d_sj.mul_add(w_i.get(j).copied().unwrap_or(S::ZERO), *acc);
             }
         }
     }
