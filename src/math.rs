@@ -18,7 +18,9 @@
 //!   transition each call (Adam's update on 16-32-32-4 took 22 µs in the default build
 //!   and 300 µs with AVX). There `sqrtf` is Newton's method on 1/√x in `f64`, plain
 //!   arithmetic that vectorises: the result is the correctly rounded square root on
-//!   every input the tests try (see [`sqrtf`]).
+//!   every input the tests try (see [`sqrtf`]). With the `x86` feature it is the
+//!   `sqrtss` instruction itself, reached through `safe_arch` as LLVM's generic sqrt,
+//!   which does vectorise.
 //! * With the `micromath` feature, `f32` `exp` comes from micromath's approximation
 //!   and `tanh` is built from it. Measured over their working range (tests below), `exp`
 //!   is within 2.4e-3 relative and `tanh` within 3.2e-3 relative (1.1e-3 absolute), so
@@ -44,6 +46,7 @@ pub fn expf(x: f32) -> f32 {
 /// `e^x` by reduction to `2^k · e^r`, `|r| ≤ ln 2 / 2`, and a degree-6 polynomial for
 /// `e^r` (coefficients fitted for minimax relative error).
 #[inline]
+#[cfg_attr(feature = "micromath", allow(dead_code))]
 fn exp_poly(x: f32) -> f32 {
     const LOG2_E: f32 = core::f32::consts::LOG2_E;
     // ln 2 split in two so that `k · LN2_HI` is exact for every k in range.
@@ -130,7 +133,8 @@ pub fn tanhf(x: f32) -> f32 {
 
 /// Square root in `f32`.
 ///
-/// libm's everywhere but on x86, where it is four Newton steps for 1/√x in `f64` from
+/// With the `x86` feature on x86, the `sqrtss` instruction (vectorised to `sqrtps`),
+/// correctly rounded. Otherwise libm's everywhere but on x86, where it is four Newton steps for 1/√x in `f64` from
 /// a bit-pattern estimate (relative error below 3.5e-2, then 1.8e-3, 4.7e-6, 3.3e-11 and
 /// the `f64` rounding, about 3e-16), multiplied by x and rounded once to `f32`. So the
 /// result is the correctly rounded √x unless √x lies within about 3e-16 (relative) of
@@ -138,7 +142,12 @@ pub fn tanhf(x: f32) -> f32 {
 /// (three steps were not enough: √ of some subnormals lies within 3e-11 of one). √−0 = −0, √+∞ = +∞, and negative or NaN inputs give NaN.
 #[inline]
 pub fn sqrtf(x: f32) -> f32 {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    #[cfg(all(feature = "x86", any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        use safe_arch::{get_f32_from_m128_s, set_m128_s, sqrt_m128_s};
+        get_f32_from_m128_s(sqrt_m128_s(set_m128_s(x)))
+    }
+    #[cfg(all(not(feature = "x86"), any(target_arch = "x86", target_arch = "x86_64")))]
     {
         /// The bit-pattern estimate of 1/√x for `f64`.
         const MAGIC: u64 = 0x5FE6_EB50_C7B5_37A9;
@@ -163,9 +172,9 @@ pub fn sqrtf(x: f32) -> f32 {
     }
 }
 
-/// Whether [`mul_addf`] and [`mul_add`] fuse: the `fma` feature on an x86 target with FMA.
+/// Whether [`mul_addf`] and [`mul_add`] fuse: the `x86` feature on an x86 target with FMA.
 pub const FUSED_MUL_ADD: bool = cfg!(all(
-    feature = "fma",
+    feature = "x86",
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "fma"
 ));
@@ -178,7 +187,7 @@ pub const FUSED_MUL_ADD: bool = cfg!(all(
 #[inline(always)]
 pub fn mul_addf(x: f32, a: f32, b: f32) -> f32 {
     #[cfg(all(
-        feature = "fma",
+        feature = "x86",
         any(target_arch = "x86", target_arch = "x86_64"),
         target_feature = "fma"
     ))]
@@ -191,7 +200,7 @@ pub fn mul_addf(x: f32, a: f32, b: f32) -> f32 {
         ))
     }
     #[cfg(not(all(
-        feature = "fma",
+        feature = "x86",
         any(target_arch = "x86", target_arch = "x86_64"),
         target_feature = "fma"
     )))]
@@ -204,7 +213,7 @@ pub fn mul_addf(x: f32, a: f32, b: f32) -> f32 {
 #[inline(always)]
 pub fn mul_add(x: f64, a: f64, b: f64) -> f64 {
     #[cfg(all(
-        feature = "fma",
+        feature = "x86",
         any(target_arch = "x86", target_arch = "x86_64"),
         target_feature = "fma"
     ))]
@@ -217,7 +226,7 @@ pub fn mul_add(x: f64, a: f64, b: f64) -> f64 {
         ))
     }
     #[cfg(not(all(
-        feature = "fma",
+        feature = "x86",
         any(target_arch = "x86", target_arch = "x86_64"),
         target_feature = "fma"
     )))]

@@ -70,7 +70,7 @@ pub trait Scalar:
     /// Absolute value.
     fn abs(self) -> Self;
 
-    /// `self · a + b`: fused (rounded once) under the `fma` feature on x86 targets with
+    /// `self · a + b`: fused (rounded once) under the `x86` feature on x86 targets with
     /// FMA, else a multiply and an add.
     ///
     /// # Examples

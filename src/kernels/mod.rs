@@ -11,7 +11,7 @@
 //! register tiles (module `tile`, private): the forward pass and dE/dW sum in the same
 //! order as a plain loop; dE/dX = Δ·Wᵀ uses the same tiles over a transposed panel of W
 //! on SIMD targets (summing over `j` in order) and in-order dot products on scalar FPUs
-//! such as the Cortex-M4F. Under the `fma` feature, on x86 targets with FMA, every
+//! such as the Cortex-M4F. Under the `x86` feature, on x86 targets with FMA, every
 //! multiply-add is fused ([`Scalar::mul_add`]).
 
 mod tile;

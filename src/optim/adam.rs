@@ -57,6 +57,9 @@ impl<S: Scalar> Default for AdamConfig<S> {
 /// p ← p − lr · (m / (1 − β1^k)) / (√(v / (1 − β2^k)) + eps)
 /// ```
 ///
+/// computed in PyTorch's order: `p ← p − (lr / (1 − β1^k)) · m / (√v / √(1 − β2^k) + eps)`,
+/// with the two bias corrections as per-step scalars (1/√(1 − β2^k) as a factor).
+///
 /// Its state is two buffers shaped like the network's gradients, plus β1^k and β2^k.
 ///
 /// # Examples
@@ -158,8 +161,10 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
         self.steps = self.steps.saturating_add(1);
         self.beta1_pow *= beta1;
         self.beta2_pow *= beta2;
-        let correction1 = one - self.beta1_pow;
-        let correction2 = one - self.beta2_pow;
+        // As PyTorch computes it: the bias corrections fold into two per-step scalars,
+        // step = lr / (1 − β1^k) and 1 / √(1 − β2^k), leaving one division per parameter.
+        let step = lr / (one - self.beta1_pow);
+        let inv_root2 = one / (one - self.beta2_pow).sqrt();
         let slices = net
             .trainable_mut()
             .zip(grads.slices())
@@ -170,9 +175,8 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
                 let g = g + weight_decay * *p;
                 *m = beta1 * *m + (one - beta1) * g;
                 *v = beta2 * *v + (one - beta2) * g * g;
-                let m_hat = *m / correction1;
-                let v_hat = *v / correction2;
-                *p -= lr * m_hat / (v_hat.sqrt() + eps);
+                let denom = v.sqrt() * inv_root2 + eps;
+                *p -= step * *m / denom;
             }
         }
     }
