@@ -22,6 +22,7 @@
 //! cd bench-compare
 //! cargo run --release
 //! RUSTFLAGS="-C target-cpu=native" cargo run --release
+//! RUSTFLAGS="-C target-cpu=native" cargo run --release --features x86
 //! ```
 
 use std::hint::black_box;
