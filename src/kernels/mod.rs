@@ -308,4 +308,79 @@ mod tests {
         assert_eq!(db, [1.0, 10.0]);
         assert_eq!(dx, [[21.0, 43.0]]);
     }
+
+    /// Deterministic values in [-1, 1).
+    fn fill<const R: usize, const C: usize>(seed: u64) -> [[f64; C]; R] {
+        let mut state = seed;
+        core::array::from_fn(|_| {
+            core::array::from_fn(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 11) as f64 / (1_u64 << 52) as f64 - 1.0
+            })
+        })
+    }
+
+    /// The tiled kernels against the plain loops they replace, on sizes that leave
+    /// remainders in every direction: rows past the last tile of 4, columns past the
+    /// last whole tile (tails of 16, 8, 4, 2 and 1), inputs past the last panel.
+    fn matches_plain_loops<const IN: usize, const OUT: usize, const N: usize>() {
+        let w = fill::<IN, OUT>(1);
+        let [b] = fill::<1, OUT>(2);
+        let x = fill::<N, IN>(3);
+        let dz = fill::<N, OUT>(4);
+        let (mut a, mut z) = ([[0.0; OUT]; N], [[0.0; OUT]; N]);
+        forward::<f64, Tanh, IN, OUT, N>(&w, Some(&b), &x, &mut a, &mut z);
+        let (mut da, mut dw, mut db, mut dx) = (
+            [[0.0; OUT]; N],
+            [[0.0; OUT]; IN],
+            [0.0; OUT],
+            [[0.0; IN]; N],
+        );
+        backward::<f64, Tanh, IN, OUT, N>(
+            &w,
+            &x,
+            &a,
+            &z,
+            &dz,
+            &mut da,
+            &mut dw,
+            Some(&mut db),
+            Some(&mut dx),
+        );
+        // Same summation order as the kernels (in order over the summed index), so
+        // the results agree to rounding (exactly, unless multiply-adds are fused).
+        let close = |got: f64, want: f64| (got - want).abs() <= 1e-13 * want.abs().max(1.0);
+        for s in 0..N {
+            for j in 0..OUT {
+                let want = (0..IN).fold(b[j], |acc, i| acc + x[s][i] * w[i][j]);
+                assert!(close(a[s][j], want), "a[{s}][{j}] {} vs {want}", a[s][j]);
+                assert_eq!(z[s][j], libm::tanh(a[s][j]));
+                assert_eq!(da[s][j], dz[s][j] * (1.0 - z[s][j] * z[s][j]));
+            }
+            for i in 0..IN {
+                let want = (0..OUT).fold(0.0, |acc, j| acc + da[s][j] * w[i][j]);
+                assert!(close(dx[s][i], want), "dx[{s}][{i}] {} vs {want}", dx[s][i]);
+            }
+        }
+        for j in 0..OUT {
+            let want = (0..N).fold(0.0, |acc, s| acc + da[s][j]);
+            assert!(close(db[j], want), "db[{j}]");
+            for i in 0..IN {
+                let want = (0..N).fold(0.0, |acc, s| acc + x[s][i] * da[s][j]);
+                assert!(close(dw[i][j], want), "dw[{i}][{j}] {} vs {want}", dw[i][j]);
+            }
+        }
+    }
+
+    #[test]
+    fn tiles_match_plain_loops_for_every_remainder() {
+        matches_plain_loops::<1, 1, 1>();
+        matches_plain_loops::<3, 5, 2>();
+        matches_plain_loops::<9, 31, 7>();
+        matches_plain_loops::<37, 63, 6>();
+        matches_plain_loops::<64, 10, 32>();
+        matches_plain_loops::<33, 47, 5>();
+    }
 }
