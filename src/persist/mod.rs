@@ -82,12 +82,14 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+mod checkpoint;
 mod crc;
 mod error;
 mod record;
 mod shape;
 mod state;
 
+pub use checkpoint::{CheckpointError, Checkpoints, Loaded, MAX_UNIT, SLOT_MAGIC};
 pub use crc::{Crc32, crc32};
 pub use error::RecordError;
 pub use record::{
