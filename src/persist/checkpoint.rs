@@ -440,14 +440,17 @@ impl<F: NorFlash> Checkpoints<F> {
         let start = self.slot_start(slot) + Self::MARKER_AREA as u32;
         let mut done = 0;
         while done < m.len {
-            self.flash
-                .read(start + done as u32, chunk)
-                .map_err(CheckpointError::Flash)?;
+            // Whole units, and never past the record's last unit (nor the slot).
             let take = (m.len - done).min(chunk.len());
-            if take == 0 {
+            let read = round_up(take, Self::UNIT).min(chunk.len());
+            let part = chunk.get_mut(..read).unwrap_or_default();
+            if take == 0 || part.is_empty() {
                 return Ok(None); // unreachable: `new` bounds the unit
             }
-            crc.update(chunk.get(..take).unwrap_or_default());
+            self.flash
+                .read(start + done as u32, part)
+                .map_err(CheckpointError::Flash)?;
+            crc.update(part.get(..take).unwrap_or_default());
             done += take;
         }
         Ok((crc.finish() == m.crc).then_some(m))
