@@ -213,7 +213,8 @@ impl<F: NorFlash> Checkpoints<F> {
     /// [`CheckpointError::Geometry`] if `offset` or `slot_len` is not a multiple of
     /// the erase size, if the erase size is not a multiple of the read and write
     /// sizes, if those exceed [`MAX_UNIT`], if a slot cannot hold its marker and one
-    /// byte, or if the slots run past the end of the flash.
+    /// byte, or if the slots run past the end of the flash (or past the 4 GiB that
+    /// `u32` offsets address).
     pub fn new(flash: F, offset: u32, slot_len: u32) -> Result<Self, CheckpointError<F::Error>> {
         let geometry = |what| Err(CheckpointError::Geometry { what });
         let erase = F::ERASE_SIZE as u64;
@@ -232,8 +233,12 @@ impl<F: NorFlash> Checkpoints<F> {
         if slot_len as usize <= Self::MARKER_AREA {
             return geometry("slot too small");
         }
-        if u64::from(offset) + 2 * u64::from(slot_len) > flash.capacity() as u64 {
+        let end = u64::from(offset) + 2 * u64::from(slot_len);
+        if end > flash.capacity() as u64 {
             return geometry("slots past the end of the flash");
+        }
+        if end > u64::from(u32::MAX) {
+            return geometry("slots past the 4 GiB that flash offsets address");
         }
         Ok(Self {
             flash,

@@ -303,9 +303,9 @@ fn seal(buf: &mut [u8], len: usize) {
 ///
 /// # Errors
 ///
-/// [`RecordError::BufferTooSmall`], or [`RecordError::NonFinite`] if a parameter is NaN
-/// or infinite (a network that has diverged is not worth keeping); `out` is unchanged
-/// then.
+/// [`RecordError::BufferTooSmall`], [`RecordError::NonFinite`] if a parameter is NaN
+/// or infinite (a network that has diverged is not worth keeping), or
+/// [`RecordError::Inconsistent`]; `out` is unchanged then.
 pub(crate) fn write_params<L: Architecture>(net: &L, out: &mut [u8]) -> Result<usize, Error> {
     let len = L::PARAMS_RECORD_LEN;
     if out.len() < len {
@@ -319,12 +319,12 @@ pub(crate) fn write_params<L: Architecture>(net: &L, out: &mut [u8]) -> Result<u
     if let Some(offset) = first_non_finite(net.params().flatten(), start) {
         return Err(RecordError::NonFinite { offset }.into());
     }
+    if net.params().flatten().count() != L::PARAM_COUNT {
+        return Err(RecordError::Inconsistent.into());
+    }
     let mut w = Writer { buf: out, pos: 0 };
     write_header::<L>(&mut w, RecordKind::Params, len);
     w.scalars(net.params().flatten());
-    if w.pos + CRC_LEN != len {
-        return Err(RecordError::Inconsistent.into());
-    }
     seal(out, len);
     Ok(len)
 }
