@@ -129,7 +129,9 @@ struct Marker {
 /// it cannot wrap in practice, and [`CheckpointError::SequenceExhausted`] reports it
 /// if it ever would.
 ///
-/// Every call reads the slots afresh: nothing is cached between calls.
+/// Every call reads the slots afresh: nothing is cached between calls. Each save erases
+/// one slot, so a slot's sectors are erased once per two saves; with the 10k to 100k
+/// erase cycles NOR flash typically endures, choose the save interval accordingly.
 ///
 /// # Examples
 ///
