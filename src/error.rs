@@ -45,6 +45,9 @@ pub enum Error {
         /// The batch size N.
         batch: usize,
     },
+    /// A record could not be written, or bytes were refused as a record; nothing was
+    /// changed (see [`persist`](crate::persist)).
+    Record(crate::persist::RecordError),
 }
 
 impl fmt::Display for Error {
@@ -66,8 +69,15 @@ impl fmt::Display for Error {
                 f,
                 "{len} samples do not fill whole batches of {batch}; choose a Remainder policy"
             ),
+            Error::Record(e) => write!(f, "record: {e}"),
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+impl From<crate::persist::RecordError> for Error {
+    fn from(e: crate::persist::RecordError) -> Self {
+        Error::Record(e)
+    }
+}

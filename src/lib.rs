@@ -29,6 +29,7 @@ pub mod loss;
 pub mod math;
 mod memory;
 pub mod optim;
+pub mod persist;
 mod scalar;
 pub mod sequential;
 mod tensors;

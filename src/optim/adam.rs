@@ -1,6 +1,7 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
 use crate::optim::{Optimizer, non_negative, positive, unit_interval};
+use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Adam`], with PyTorch's meaning and defaults.
@@ -143,6 +144,85 @@ impl<L: Layer> Zero for Adam<L> {
         beta2_pow: L::Scalar::ONE,
         steps: 0,
     };
+}
+
+/// Record order: lr, beta1, beta2, eps, weight_decay, beta1^k, beta2^k, m, v; the
+/// counter is k.
+impl<L: Architecture> OptimizerState<L> for Adam<L> {
+    const ID: u32 = 3;
+    const STATE_COUNT: usize = 7 + 2 * L::TRAINABLE_COUNT;
+
+    fn state(&self) -> impl Iterator<Item = &[L::Scalar]> {
+        let c = &self.config;
+        [
+            &c.lr,
+            &c.beta1,
+            &c.beta2,
+            &c.eps,
+            &c.weight_decay,
+            &self.beta1_pow,
+            &self.beta2_pow,
+        ]
+        .into_iter()
+        .map(core::slice::from_ref)
+        .chain(self.m.slices())
+        .chain(self.v.slices())
+    }
+
+    fn counter(&self) -> u64 {
+        u64::from(self.steps)
+    }
+
+    fn restore(
+        &mut self,
+        state: impl Iterator<Item = L::Scalar> + Clone,
+        counter: u64,
+    ) -> Result<(), Error> {
+        let one = L::Scalar::ONE;
+        let zero = L::Scalar::ZERO;
+        let mut values = state;
+        let mut next = || values.next().ok_or(RecordError::Inconsistent);
+        let config = AdamConfig {
+            lr: next()?,
+            beta1: next()?,
+            beta2: next()?,
+            eps: next()?,
+            weight_decay: next()?,
+        };
+        let (beta1_pow, beta2_pow) = (next()?, next()?);
+        config.validate()?;
+        // β^k lies in [0, 1]; at k = 0 it is exactly 1.
+        let power_ok = |p: L::Scalar| p >= zero && p <= one && (counter != 0 || p == one);
+        if !power_ok(beta1_pow) || !power_ok(beta2_pow) {
+            return Err(RecordError::InvalidState {
+                what: "Adam beta power",
+            }
+            .into());
+        }
+        let steps = u32::try_from(counter).map_err(|_| RecordError::InvalidState {
+            what: "Adam step count",
+        })?;
+        let buffers = self.m.scalar_count();
+        if buffers != L::TRAINABLE_COUNT || self.v.scalar_count() != buffers {
+            return Err(RecordError::Inconsistent.into());
+        }
+        // The second moment is a running mean of squares.
+        if values.clone().skip(buffers).any(|v| v < zero) {
+            return Err(RecordError::InvalidState {
+                what: "Adam second moment",
+            }
+            .into());
+        }
+        self.config = config;
+        self.beta1_pow = beta1_pow;
+        self.beta2_pow = beta2_pow;
+        self.steps = steps;
+        let buffers = self.m.slices_mut().chain(self.v.slices_mut()).flatten();
+        for (dst, src) in buffers.zip(values) {
+            *dst = src;
+        }
+        Ok(())
+    }
 }
 
 impl<L: Layer> Optimizer<L> for Adam<L> {

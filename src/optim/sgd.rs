@@ -1,6 +1,9 @@
 //! Stochastic gradient descent with momentum and weight decay (`torch.optim.SGD`).
 
+use core::mem::size_of;
+
 use crate::optim::{Optimizer, non_negative, unit_interval};
+use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::{Error, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
@@ -51,6 +54,10 @@ pub trait Velocity {
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(
         storage: &mut Self::Buffer<G>,
     ) -> Option<&mut G>;
+    /// The buffer, shared, if this storage has one.
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(
+        storage: &Self::Buffer<G>,
+    ) -> Option<&G>;
 }
 
 /// A momentum buffer shaped like the network's gradients (the default).
@@ -63,6 +70,10 @@ impl Velocity for WithMomentum {
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &mut G) -> Option<&mut G> {
         Some(storage)
     }
+    #[inline(always)]
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &G) -> Option<&G> {
+        Some(storage)
+    }
 }
 
 /// No momentum buffer: plain SGD that costs no optimizer memory.
@@ -73,6 +84,10 @@ impl Velocity for NoMomentum {
     type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq> = ();
     #[inline(always)]
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(_storage: &mut ()) -> Option<&mut G> {
+        None
+    }
+    #[inline(always)]
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(_storage: &()) -> Option<&G> {
         None
     }
 }
@@ -184,6 +199,72 @@ impl<L: Layer, V: Velocity> Zero for Sgd<L, V> {
         velocity: Zero::ZERO,
         started: false,
     };
+}
+
+/// Record order: lr, momentum, weight_decay, then the velocity buffer (if `V` keeps
+/// one); the counter is 1 once a step has been taken.
+impl<L: Architecture, V: Velocity> OptimizerState<L> for Sgd<L, V> {
+    const ID: u32 = if Self::VELOCITY == 0 { 1 } else { 2 };
+    const STATE_COUNT: usize = 3 + Self::VELOCITY;
+
+    fn state(&self) -> impl Iterator<Item = &[L::Scalar]> {
+        let c = &self.config;
+        [&c.lr, &c.momentum, &c.weight_decay]
+            .into_iter()
+            .map(core::slice::from_ref)
+            .chain(
+                V::buffer_ref(&self.velocity)
+                    .into_iter()
+                    .flat_map(Tensors::slices),
+            )
+    }
+
+    fn counter(&self) -> u64 {
+        u64::from(self.started)
+    }
+
+    fn restore(
+        &mut self,
+        state: impl Iterator<Item = L::Scalar> + Clone,
+        counter: u64,
+    ) -> Result<(), Error> {
+        let mut values = state;
+        let mut next = || values.next().ok_or(RecordError::Inconsistent);
+        let config = SgdConfig {
+            lr: next()?,
+            momentum: next()?,
+            weight_decay: next()?,
+        };
+        let started = match counter {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(RecordError::InvalidState {
+                    what: "SGD counter",
+                }
+                .into());
+            }
+        };
+        let velocity = V::buffer_ref(&self.velocity).map_or(0, Tensors::scalar_count);
+        if velocity != Self::VELOCITY {
+            return Err(RecordError::Inconsistent.into());
+        }
+        // Checks the configuration (momentum against a missing buffer too) and sets it;
+        // after that nothing can fail.
+        self.set_config(config)?;
+        if let Some(velocity) = V::buffer(&mut self.velocity) {
+            for (dst, src) in velocity.slices_mut().flatten().zip(values) {
+                *dst = src;
+            }
+        }
+        self.started = started;
+        Ok(())
+    }
+}
+
+impl<L: Layer, V: Velocity> Sgd<L, V> {
+    /// The scalars in the velocity buffer: the trainable parameters, or 0.
+    const VELOCITY: usize = size_of::<V::Buffer<L::Grads>>() / size_of::<L::Scalar>();
 }
 
 impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
