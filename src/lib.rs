@@ -45,7 +45,9 @@ pub use init::{Init, Rng};
 pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};
 pub use loss::{Bce, Huber, Loss, Mse, SoftmaxCrossEntropy};
 pub use memory::Footprint;
-pub use optim::{Adam, AdamConfig, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum};
+pub use optim::{
+    Adam, AdamConfig, LearningRate, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum,
+};
 pub use scalar::{Scalar, ScalarKind};
 pub use tensors::Tensors;
 pub use trainer::{EpochReport, Evaluation, Trainer};

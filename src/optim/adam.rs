@@ -1,6 +1,8 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
-use crate::optim::{Optimizer, non_negative, positive, unit_interval};
+use crate::optim::{
+    Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, unit_interval,
+};
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Adam`], with PyTorch's meaning and defaults.
@@ -16,6 +18,12 @@ pub struct AdamConfig<S> {
     pub eps: S,
     /// L2 penalty λ ≥ 0, added to the gradient as λ·p (PyTorch's `weight_decay`). Default 0.
     pub weight_decay: S,
+    /// Largest L2 norm of all gradients together (`clip_grad_norm_`): finite and > 0,
+    /// or `None` (the default) for no norm clipping. See [`crate::optim`].
+    pub clip_norm: Option<S>,
+    /// Largest magnitude of each gradient (`clip_grad_value_`): finite and > 0, or
+    /// `None` (the default) for no value clipping. See [`crate::optim`].
+    pub clip_value: Option<S>,
 }
 
 impl<S: Scalar> AdamConfig<S> {
@@ -27,7 +35,49 @@ impl<S: Scalar> AdamConfig<S> {
             beta2: S::from_f64(0.999),
             eps: S::from_f64(1e-8),
             weight_decay: S::ZERO,
+            clip_norm: None,
+            clip_value: None,
         }
+    }
+
+    /// This config with the moment decays β1 and β2.
+    pub const fn with_betas(mut self, beta1: S, beta2: S) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// This config with `eps`.
+    pub const fn with_eps(mut self, eps: S) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// This config with weight decay λ.
+    pub const fn with_weight_decay(mut self, weight_decay: S) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// This config with the gradients' global L2 norm clipped to `max_norm`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::AdamConfig;
+    /// let config = AdamConfig::new(1e-3_f32).with_clip_norm(1.0);
+    /// assert_eq!(config.clip_norm, Some(1.0));
+    /// assert!(AdamConfig::new(1e-3_f32).with_clip_value(f32::NAN).validate().is_err());
+    /// ```
+    pub const fn with_clip_norm(mut self, max_norm: S) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+
+    /// This config with every gradient clamped to `[-max_value, max_value]`.
+    pub const fn with_clip_value(mut self, max_value: S) -> Self {
+        self.clip_value = Some(max_value);
+        self
     }
 
     /// Checks every field's range.
@@ -40,7 +90,9 @@ impl<S: Scalar> AdamConfig<S> {
         unit_interval(self.beta1, "beta1")?;
         unit_interval(self.beta2, "beta2")?;
         positive(self.eps, "eps")?;
-        non_negative(self.weight_decay, "weight_decay")
+        non_negative(self.weight_decay, "weight_decay")?;
+        clip_threshold(self.clip_norm, "clip_norm")?;
+        clip_threshold(self.clip_value, "clip_value")
     }
 }
 
@@ -136,6 +188,8 @@ impl<L: Layer> Zero for Adam<L> {
             beta2: L::Scalar::ZERO,
             eps: L::Scalar::ONE,
             weight_decay: L::Scalar::ZERO,
+            clip_norm: None,
+            clip_value: None,
         },
         m: GradsOf::<L>::ZERO,
         v: GradsOf::<L>::ZERO,
@@ -145,21 +199,86 @@ impl<L: Layer> Zero for Adam<L> {
     };
 }
 
+impl<L: Layer> LearningRate<L::Scalar> for Adam<L> {
+    fn lr(&self) -> L::Scalar {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: L::Scalar) -> Result<(), Error> {
+        non_negative(lr, "lr")?;
+        self.config.lr = lr;
+        Ok(())
+    }
+}
+
 impl<L: Layer> Optimizer<L> for Adam<L> {
-    fn update(&mut self, net: &mut L, grads: &L::Grads) {
+    fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
         let AdamConfig {
             lr,
             beta1,
             beta2,
             eps,
             weight_decay,
+            clip_norm,
+            clip_value,
         } = self.config;
+        let clip = Clip::new(grads, clip_norm, clip_value)?;
         let one = L::Scalar::ONE;
+        let beta1_pow = self.beta1_pow * beta1;
+        let beta2_pow = self.beta2_pow * beta2;
+        let correction1 = one - beta1_pow;
+        let correction2 = one - beta2_pow;
+        let moments = |p: L::Scalar, g: L::Scalar, m: L::Scalar, v: L::Scalar| {
+            let g = clip.apply(g) + weight_decay * p;
+            (
+                beta1 * m + (one - beta1) * g,
+                beta2 * v + (one - beta2) * g * g,
+            )
+        };
+        let step = |p: L::Scalar, m: L::Scalar, v: L::Scalar| {
+            let m_hat = m / correction1;
+            let v_hat = v / correction2;
+            p - lr * m_hat / (v_hat.sqrt() + eps)
+        };
+        // The check pass. Its cheap form skips the square root and the divisions:
+        // with √v̂ + eps ≥ eps, |m|·bound ≤ LARGE bounds m̂, m̂ / (√v̂ + eps) and the
+        // step, so with |p| ≤ LARGE too every value is finite. Only where that bound
+        // fails is the exact update computed.
+        let large = L::Scalar::from_f64(1e37);
+        let bound = (one / correction1) * (one / eps).max(one) * lr.max(one);
+        let mut finite = true;
+        let mut bounded = true;
+        let slices = net
+            .trainable_mut()
+            .zip(grads.slices())
+            .zip(self.m.slices())
+            .zip(self.v.slices());
+        for (((p, g), m), v) in slices {
+            for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
+                let (m, v) = moments(p, g, m, v);
+                finite &= m.is_finite() & v.is_finite();
+                bounded &= (m.abs() * bound <= large) & (p.abs() <= large);
+            }
+        }
+        if finite && !bounded {
+            let slices = net
+                .trainable_mut()
+                .zip(grads.slices())
+                .zip(self.m.slices())
+                .zip(self.v.slices());
+            for (((p, g), m), v) in slices {
+                for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
+                    let (m, v) = moments(p, g, m, v);
+                    finite &= step(p, m, v).is_finite();
+                }
+            }
+        }
+        if !finite {
+            return Err(Error::NonFiniteUpdate);
+        }
         self.steps = self.steps.saturating_add(1);
-        self.beta1_pow *= beta1;
-        self.beta2_pow *= beta2;
-        let correction1 = one - self.beta1_pow;
-        let correction2 = one - self.beta2_pow;
+        self.beta1_pow = beta1_pow;
+        self.beta2_pow = beta2_pow;
         let slices = net
             .trainable_mut()
             .zip(grads.slices())
@@ -167,13 +286,10 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
             .zip(self.v.slices_mut());
         for (((p, g), m), v) in slices {
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = g + weight_decay * *p;
-                *m = beta1 * *m + (one - beta1) * g;
-                *v = beta2 * *v + (one - beta2) * g * g;
-                let m_hat = *m / correction1;
-                let v_hat = *v / correction2;
-                *p -= lr * m_hat / (v_hat.sqrt() + eps);
+                (*m, *v) = moments(*p, g, *m, *v);
+                *p = step(*p, *m, *v);
             }
         }
+        Ok(())
     }
 }
