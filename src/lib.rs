@@ -31,8 +31,10 @@ mod memory;
 pub mod optim;
 mod scalar;
 pub mod sequential;
+mod snapshot;
 mod tensors;
 mod trainer;
+mod watchdog;
 mod zero;
 
 pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
@@ -49,8 +51,10 @@ pub use optim::{
     Adam, AdamConfig, LearningRate, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum,
 };
 pub use scalar::{Scalar, ScalarKind};
+pub use snapshot::{Snapshot, SnapshotStore};
 pub use tensors::Tensors;
 pub use trainer::{EpochReport, Evaluation, Trainer};
+pub use watchdog::{StepOutcome, Watchdog, WatchdogConfig, WatchdogStats};
 pub use zero::Zero;
 
 impl Zero for Mse {
