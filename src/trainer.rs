@@ -384,7 +384,16 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         let mut sum = L::Scalar::ZERO;
         for batch in 0..batches {
             // Positions past the end wrap to the start of this epoch's order.
-            self.stage(data, |k| order.get((batch * N + k) % len))?;
+            // `start ≤ len`, and `start + k` is formed only below `len`: no overflow.
+            let start = batch * N;
+            let room = len - start;
+            self.stage(data, |k| {
+                order.get(if k < room {
+                    start + k
+                } else {
+                    (k - room) % len
+                })
+            })?;
             check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
             sum += self.learn(None, None)?;
         }
@@ -396,7 +405,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         Ok(EpochReport {
             batches,
             mean_loss,
-            trained: batches * N,
+            trained: batches.saturating_mul(N),
             skipped,
             repeated,
         })

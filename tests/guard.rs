@@ -336,3 +336,56 @@ fn a_loss_limit_gates_the_update() {
             .is_ok()
     );
 }
+
+/// The updates as written before clipping and the guard existed, in the same order of
+/// operations: with clipping off, the guarded optimizers must match them bit for bit.
+#[test]
+fn without_clipping_the_trajectory_is_bit_for_bit_the_plain_update() {
+    type Net = (Dense<2, 3, Tanh, f64>, Dense<3, 1, Identity, f64>);
+    let mut net = Net::ZERO;
+    net.init(Init::GlorotUniform, &mut Rng::new(3));
+    let x = [[0.5, -1.0], [1.5, 0.25]];
+    let t = [[1.0], [-0.5]];
+    let flat = |net: &mut Net| -> Vec<f64> { net.trainable_mut().flatten().map(|p| *p).collect() };
+
+    let (lr, mu, wd) = (0.1, 0.9, 0.01);
+    let sgd = Sgd::<Net>::new(SgdConfig::new(lr).with_momentum(mu).with_weight_decay(wd));
+    let mut trainer = Trainer::<_, _, _, 2>::new(net, sgd.expect("valid"), Mse);
+    let mut p = flat(&mut trainer.net.clone());
+    let mut v = vec![0.0; p.len()];
+    for step in 0..5 {
+        trainer.gradients(&x, &t, None).expect("finite");
+        let g: Vec<f64> = trainer.grads.slices().flatten().copied().collect();
+        trainer.step(&x, &t).expect("finite");
+        for ((p, v), &g) in p.iter_mut().zip(&mut v).zip(&g) {
+            let g = g + wd * *p;
+            *v = if step == 0 { g } else { mu * *v + g };
+            *p -= lr * *v;
+        }
+        assert_eq!(flat(&mut trainer.net), p, "sgd step {step}");
+    }
+
+    let (b1, b2, eps) = (0.9, 0.999, 1e-8);
+    let adam = Adam::<Net>::new(AdamConfig::new(lr).with_weight_decay(wd));
+    let mut trainer = Trainer::<_, _, _, 2>::new(net, adam.expect("valid"), Mse);
+    let mut p = flat(&mut trainer.net.clone());
+    let (mut m, mut v) = (vec![0.0; p.len()], vec![0.0; p.len()]);
+    let (mut b1_pow, mut b2_pow) = (1.0, 1.0);
+    for step in 0..5 {
+        trainer.gradients(&x, &t, None).expect("finite");
+        let g: Vec<f64> = trainer.grads.slices().flatten().copied().collect();
+        trainer.step(&x, &t).expect("finite");
+        b1_pow *= b1;
+        b2_pow *= b2;
+        let (c1, c2) = (1.0 - b1_pow, 1.0 - b2_pow);
+        for (((p, m), v), &g) in p.iter_mut().zip(&mut m).zip(&mut v).zip(&g) {
+            let g = g + wd * *p;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let m_hat = *m / c1;
+            let v_hat = *v / c2;
+            *p -= lr * m_hat / (v_hat.sqrt() + eps);
+        }
+        assert_eq!(flat(&mut trainer.net), p, "adam step {step}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
 use crate::optim::{
-    Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, unit_interval,
+    Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, refusal, unit_interval,
 };
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
@@ -213,23 +213,38 @@ impl<L: Layer> LearningRate<L::Scalar> for Adam<L> {
 
 impl<L: Layer> Optimizer<L> for Adam<L> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
+        let config = self.config;
+        match Clip::new(grads, config.clip_norm, config.clip_value)? {
+            None => self.step(net, grads, |g| g),
+            Some(clip) => self.step(net, grads, |g| clip.apply(g)),
+        }
+    }
+}
+
+impl<L: Layer> Adam<L> {
+    /// One guarded step with the gradients seen through `clip`: a check pass, then a
+    /// writing pass with the same arithmetic.
+    fn step(
+        &mut self,
+        net: &mut L,
+        grads: &L::Grads,
+        clip: impl Fn(L::Scalar) -> L::Scalar + Copy,
+    ) -> Result<(), Error> {
         let AdamConfig {
             lr,
             beta1,
             beta2,
             eps,
             weight_decay,
-            clip_norm,
-            clip_value,
+            ..
         } = self.config;
-        let clip = Clip::new(grads, clip_norm, clip_value)?;
         let one = L::Scalar::ONE;
         let beta1_pow = self.beta1_pow * beta1;
         let beta2_pow = self.beta2_pow * beta2;
         let correction1 = one - beta1_pow;
         let correction2 = one - beta2_pow;
         let moments = |p: L::Scalar, g: L::Scalar, m: L::Scalar, v: L::Scalar| {
-            let g = clip.apply(g) + weight_decay * p;
+            let g = clip(g) + weight_decay * p;
             (
                 beta1 * m + (one - beta1) * g,
                 beta2 * v + (one - beta2) * g * g,
@@ -241,12 +256,11 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
             p - lr * m_hat / (v_hat.sqrt() + eps)
         };
         // The check pass. Its cheap form skips the square root and the divisions:
-        // with √v̂ + eps ≥ eps, |m|·bound ≤ LARGE bounds m̂, m̂ / (√v̂ + eps) and the
-        // step, so with |p| ≤ LARGE too every value is finite. Only where that bound
-        // fails is the exact update computed.
+        // as √v̂ + eps ≥ eps, |m|·bound ≤ LARGE bounds m̂, lr·m̂ and the step, so with
+        // |p| ≤ LARGE and v ≤ LARGE every new value is finite. Only if that fails
+        // somewhere is the exact update computed.
         let large = L::Scalar::from_f64(1e37);
         let bound = (one / correction1) * (one / eps).max(one) * lr.max(one);
-        let mut finite = true;
         let mut bounded = true;
         let slices = net
             .trainable_mut()
@@ -256,11 +270,11 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
         for (((p, g), m), v) in slices {
             for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                 let (m, v) = moments(p, g, m, v);
-                finite &= m.is_finite() & v.is_finite();
-                bounded &= (m.abs() * bound <= large) & (p.abs() <= large);
+                bounded &= (m.abs() * bound <= large) & (p.abs() <= large) & (v <= large);
             }
         }
-        if finite && !bounded {
+        if !bounded {
+            let mut finite = true;
             let slices = net
                 .trainable_mut()
                 .zip(grads.slices())
@@ -269,12 +283,12 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
             for (((p, g), m), v) in slices {
                 for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                     let (m, v) = moments(p, g, m, v);
-                    finite &= step(p, m, v).is_finite();
+                    finite &= m.is_finite() & v.is_finite() & step(p, m, v).is_finite();
                 }
             }
-        }
-        if !finite {
-            return Err(Error::NonFiniteUpdate);
+            if !finite {
+                return Err(refusal(grads));
+            }
         }
         self.steps = self.steps.saturating_add(1);
         self.beta1_pow = beta1_pow;

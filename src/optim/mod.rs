@@ -81,28 +81,29 @@ pub(crate) struct Clip<S> {
 }
 
 impl<S: Scalar> Clip<S> {
-    /// Checks that every gradient is finite and works out the clipping of this step.
+    /// The clipping of this step, `None` if both thresholds are off.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteGradient`] if the norm is needed and a gradient is not finite.
     pub(crate) fn new<G: Tensors<S>>(
         grads: &G,
         clip_norm: Option<S>,
         clip_value: Option<S>,
-    ) -> Result<Self, Error> {
-        let finite = grads.slices().fold(true, |ok, g| ok & all_finite(g));
-        if !finite {
-            return Err(Error::NonFiniteGradient);
-        }
+    ) -> Result<Option<Self>, Error> {
         let scale = match clip_norm {
             Some(max_norm) => {
-                let coef = max_norm / (global_norm(grads) + S::from_f64(1e-6));
+                let coef = max_norm / (global_norm(grads)? + S::from_f64(1e-6));
                 if coef < S::ONE { coef } else { S::ONE }
             }
+            None if clip_value.is_none() => return Ok(None),
             None => S::ONE,
         };
         let limit = clip_value.unwrap_or(S::from_f64(f64::INFINITY));
-        Ok(Self { scale, limit })
+        Ok(Some(Self { scale, limit }))
     }
 
-    /// The clipped gradient. With clipping off (scale 1, limit ∞) this is `g` exactly.
+    /// The clipped gradient.
     #[inline(always)]
     pub(crate) fn apply(self, g: S) -> S {
         let g = g * self.scale;
@@ -116,21 +117,37 @@ impl<S: Scalar> Clip<S> {
     }
 }
 
+/// The error for a step whose check failed: the gradients' fault, or the update's.
+pub(crate) fn refusal<S: Scalar, G: Tensors<S>>(grads: &G) -> Error {
+    if grads.slices().all(all_finite) {
+        Error::NonFiniteUpdate
+    } else {
+        Error::NonFiniteGradient
+    }
+}
+
 /// `true` if every value is finite; a branch-free fold that vectorises.
 #[inline]
 pub(crate) fn all_finite<S: Scalar>(values: &[S]) -> bool {
     values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
-/// The L2 norm of all gradients together (which must be finite). Summed directly, or,
-/// if the sum of squares overflows, scaled by the largest magnitude first.
-pub(crate) fn global_norm<S: Scalar, G: Tensors<S>>(grads: &G) -> S {
+/// The L2 norm of all gradients together: summed directly, or, if the sum of squares
+/// overflows, scaled by the largest magnitude first.
+///
+/// # Errors
+///
+/// [`Error::NonFiniteGradient`] if a gradient is NaN or infinite.
+pub(crate) fn global_norm<S: Scalar, G: Tensors<S>>(grads: &G) -> Result<S, Error> {
     let sum = grads
         .slices()
         .flatten()
         .fold(S::ZERO, |sum, &g| sum + g * g);
     if sum.is_finite() {
-        return sum.sqrt();
+        return Ok(sum.sqrt());
+    }
+    if !grads.slices().all(all_finite) {
+        return Err(Error::NonFiniteGradient);
     }
     let largest = grads
         .slices()
@@ -140,7 +157,7 @@ pub(crate) fn global_norm<S: Scalar, G: Tensors<S>>(grads: &G) -> S {
         let g = g / largest;
         sum + g * g
     });
-    largest * sum.sqrt()
+    Ok(largest * sum.sqrt())
 }
 
 /// Checks an optional clipping threshold: absent, or finite and > 0.

@@ -1,6 +1,8 @@
 //! Stochastic gradient descent with momentum and weight decay (`torch.optim.SGD`).
 
-use crate::optim::{Clip, LearningRate, Optimizer, clip_threshold, non_negative, unit_interval};
+use crate::optim::{
+    Clip, LearningRate, Optimizer, clip_threshold, non_negative, refusal, unit_interval,
+};
 use crate::{Error, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
@@ -243,66 +245,86 @@ impl<L: Layer, V: Velocity> LearningRate<L::Scalar> for Sgd<L, V> {
 
 impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
-        let SgdConfig {
-            lr,
-            momentum,
-            weight_decay,
-            clip_norm,
-            clip_value,
-        } = self.config;
-        let clip = Clip::new(grads, clip_norm, clip_value)?;
+        let config = self.config;
         let first = !self.started;
-        match V::buffer(&mut self.velocity) {
-            Some(velocity) if momentum != L::Scalar::ZERO => {
-                // v ← g at the first step, else μ·v + g; p ← p − lr·v.
-                let step = |p: L::Scalar, g: L::Scalar, v: L::Scalar| {
-                    let g = clip.apply(g) + weight_decay * p;
-                    let v = if first { g } else { momentum * v + g };
-                    (p - lr * v, v)
-                };
-                let mut finite = true;
-                let slices = net
-                    .trainable_mut()
-                    .zip(grads.slices())
-                    .zip(velocity.slices());
-                for ((p, g), v) in slices {
-                    for ((&p, &g), &v) in p.iter().zip(g).zip(v) {
-                        let (p, v) = step(p, g, v);
-                        finite &= p.is_finite() & v.is_finite();
-                    }
-                }
-                if !finite {
-                    return Err(Error::NonFiniteUpdate);
-                }
-                let slices = net
-                    .trainable_mut()
-                    .zip(grads.slices())
-                    .zip(velocity.slices_mut());
-                for ((p, g), v) in slices {
-                    for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
-                        (*p, *v) = step(*p, g, *v);
-                    }
-                }
-            }
-            _ => {
-                let step = |p: L::Scalar, g: L::Scalar| p - lr * (clip.apply(g) + weight_decay * p);
-                let mut finite = true;
-                for (p, g) in net.trainable_mut().zip(grads.slices()) {
-                    for (&p, &g) in p.iter().zip(g) {
-                        finite &= step(p, g).is_finite();
-                    }
-                }
-                if !finite {
-                    return Err(Error::NonFiniteUpdate);
-                }
-                for (p, g) in net.trainable_mut().zip(grads.slices()) {
-                    for (p, &g) in p.iter_mut().zip(g) {
-                        *p = step(*p, g);
-                    }
-                }
-            }
+        let velocity = match V::buffer(&mut self.velocity) {
+            Some(velocity) if config.momentum != L::Scalar::ZERO => Some(velocity),
+            _ => None,
+        };
+        match Clip::new(grads, config.clip_norm, config.clip_value)? {
+            None => sgd(net, grads, velocity, config, first, |g| g)?,
+            Some(clip) => sgd(net, grads, velocity, config, first, |g| clip.apply(g))?,
         }
         self.started = true;
         Ok(())
     }
+}
+
+/// One guarded SGD step with the gradients seen through `clip`: a check pass, then a
+/// writing pass with the same arithmetic.
+fn sgd<L: Layer>(
+    net: &mut L,
+    grads: &L::Grads,
+    velocity: Option<&mut L::Grads>,
+    config: SgdConfig<L::Scalar>,
+    first: bool,
+    clip: impl Fn(L::Scalar) -> L::Scalar + Copy,
+) -> Result<(), Error> {
+    let SgdConfig {
+        lr,
+        momentum,
+        weight_decay,
+        ..
+    } = config;
+    match velocity {
+        Some(velocity) => {
+            // v ← g at the first step, else μ·v + g; p ← p − lr·v.
+            let step = |p: L::Scalar, g: L::Scalar, v: L::Scalar| {
+                let g = clip(g) + weight_decay * p;
+                let v = if first { g } else { momentum * v + g };
+                (p - lr * v, v)
+            };
+            let mut finite = true;
+            let slices = net
+                .trainable_mut()
+                .zip(grads.slices())
+                .zip(velocity.slices());
+            for ((p, g), v) in slices {
+                for ((&p, &g), &v) in p.iter().zip(g).zip(v) {
+                    let (p, v) = step(p, g, v);
+                    finite &= p.is_finite() & v.is_finite();
+                }
+            }
+            if !finite {
+                return Err(refusal(grads));
+            }
+            let slices = net
+                .trainable_mut()
+                .zip(grads.slices())
+                .zip(velocity.slices_mut());
+            for ((p, g), v) in slices {
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    (*p, *v) = step(*p, g, *v);
+                }
+            }
+        }
+        None => {
+            let step = |p: L::Scalar, g: L::Scalar| p - lr * (clip(g) + weight_decay * p);
+            let mut finite = true;
+            for (p, g) in net.trainable_mut().zip(grads.slices()) {
+                for (&p, &g) in p.iter().zip(g) {
+                    finite &= step(p, g).is_finite();
+                }
+            }
+            if !finite {
+                return Err(refusal(grads));
+            }
+            for (p, g) in net.trainable_mut().zip(grads.slices()) {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    *p = step(*p, g);
+                }
+            }
+        }
+    }
+    Ok(())
 }
