@@ -271,6 +271,13 @@ fn a_refused_step_changes_neither_parameters_nor_optimizer_state() {
         Sgd::<Lin32, NoMomentum>::new(sgd).expect("valid"),
         SGD_OVERFLOW,
     );
+    // Clamping must not turn an infinite gradient into a finite one.
+    let clamped = sgd.with_clip_value(1.0);
+    guarded(
+        Sgd::<Lin32, NoMomentum>::new(clamped).expect("valid"),
+        // The clamped step is lr·0.14 = 4.2e37, from −3e38: past −3.4e38.
+        (-3e38, 1e-20, -1e19, 3e38),
+    );
     let sgd = sgd.with_momentum(0.9).with_weight_decay(0.01);
     guarded(Sgd::<Lin32>::new(sgd).expect("valid"), SGD_OVERFLOW);
     let adam = AdamConfig::new(0.1);

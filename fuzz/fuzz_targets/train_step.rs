@@ -126,6 +126,16 @@ where
             3 => {
                 let _ = trainer.loss(&x, &t);
             }
+            4 => {
+                // An epoch over the batch's rows, some of them left out.
+                let len = usize::from(bytes.u8()) % (N + 1);
+                let data = Samples::new(&x[..len], &t[..len]).expect("same length");
+                let remainder = [Remainder::Wrap, Remainder::Skip, Remainder::Reject];
+                let remainder = remainder[usize::from(bytes.u8()) % 3];
+                let mut rng = Rng::new(u64::from(bytes.u8()));
+                let _ = trainer.train_epoch(&data, Some(&mut rng), remainder);
+                let _ = trainer.evaluate(&data);
+            }
             _ => match watchdog.as_mut() {
                 Some(watchdog) => {
                     let _ = watchdog.step(&mut trainer, &x, &t);
