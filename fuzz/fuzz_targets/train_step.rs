@@ -43,7 +43,11 @@ impl Bytes<'_> {
     }
 
     fn maybe(&mut self) -> Option<f32> {
-        if self.u8() % 2 == 0 { None } else { Some(self.hyper()) }
+        if self.u8() % 2 == 0 {
+            None
+        } else {
+            Some(self.hyper())
+        }
     }
 }
 
@@ -61,7 +65,11 @@ fn check<L: Layer<Scalar = f32>, O: core::fmt::Debug, E, const N: usize>(
         trainer.net.params().flatten().all(|p| p.is_finite()),
         "non-finite parameter"
     );
-    assert!(debug_finite(&trainer.optimizer), "non-finite optimizer state: {:?}", trainer.optimizer);
+    assert!(
+        debug_finite(&trainer.optimizer),
+        "non-finite optimizer state: {:?}",
+        trainer.optimizer
+    );
 }
 
 fn run<L, O, E, const N: usize>(bytes: &mut Bytes, mut trainer: Trainer<L, O, E, N>)
@@ -70,7 +78,9 @@ where
     O: Optimizer<L> + LearningRate<f32> + Clone + core::fmt::Debug,
     E: Loss<f32>,
 {
-    trainer.net.init(Init::HeUniform, &mut Rng::new(u64::from(bytes.u8())));
+    trainer
+        .net
+        .init(Init::HeUniform, &mut Rng::new(u64::from(bytes.u8())));
     // Overwrite some parameters with raw (finite) values, huge ones included.
     for _ in 0..bytes.u8() % 4 {
         let at = usize::from(bytes.u8());
@@ -183,7 +193,10 @@ where
 {
     match selector % 4 {
         0 => run(bytes, Trainer::<L, O, Mse, 2>::new(L::ZERO, optimizer, Mse)),
-        1 => run(bytes, Trainer::<L, O, Huber, 3>::new(L::ZERO, optimizer, Huber)),
+        1 => run(
+            bytes,
+            Trainer::<L, O, Huber, 3>::new(L::ZERO, optimizer, Huber),
+        ),
         2 => run(bytes, Trainer::<L, O, Bce, 2>::new(L::ZERO, optimizer, Bce)),
         _ => run(
             bytes,
