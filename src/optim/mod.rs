@@ -11,7 +11,8 @@
 //! non-finite. It runs in two passes over the parameters: the first computes every
 //! new parameter and state value and checks that it is finite without writing
 //! anything, the second writes them. The arithmetic of both passes is the same, so
-//! what is written is what was checked. A refused step returns
+//! what is written is what was checked. (Adam's first pass bounds its step instead
+//! of taking the square root, and computes it exactly only where the bound fails.) A refused step returns
 //! [`Error::NonFiniteGradient`] or [`Error::NonFiniteUpdate`] and changes nothing:
 //! no copy of the network or the state is needed, at the price of computing the
 //! update twice (measured in the README).
@@ -32,6 +33,7 @@ mod sgd;
 pub use adam::{Adam, AdamConfig};
 pub use sgd::{NoMomentum, Sgd, SgdConfig, Velocity, WithMomentum};
 
+use crate::scalar::all_finite;
 use crate::{Error, Layer, Scalar, Tensors};
 
 /// Updates a network's trainable parameters from their gradients.
@@ -126,12 +128,6 @@ pub(crate) fn refusal<S: Scalar, G: Tensors<S>>(grads: &G) -> Error {
     } else {
         Error::NonFiniteGradient
     }
-}
-
-/// `true` if every value is finite; a branch-free fold that vectorises.
-#[inline]
-pub(crate) fn all_finite<S: Scalar>(values: &[S]) -> bool {
-    values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
 /// The L2 norm of all gradients together: summed directly, or, if the sum of squares
