@@ -14,6 +14,7 @@ const STEPS: usize = 3000;
 /// The step at which the learning rate is set 2000 times too high.
 const LR_BLOWUP_AT: usize = 1500;
 const LR: f32 = 0.05;
+const ADAM_LR: f32 = 0.01;
 
 fn sample(rng: &mut Rng) -> ([f32; 2], [f32; 2]) {
     let corner = rng.below(4);
@@ -73,20 +74,31 @@ fn batches(poisoned: bool) -> Vec<Batch> {
         .collect()
 }
 
-fn trainer() -> Trainer<Net, Opt, SoftmaxCrossEntropy, N> {
-    let mut net = Net::ZERO;
-    net.init(Init::HeUniform, &mut Rng::new(7));
-    let sgd = Sgd::new(SgdConfig::new(LR).with_momentum(0.9)).expect("valid");
-    Trainer::new(net, sgd, SoftmaxCrossEntropy)
+fn sgd() -> Opt {
+    Sgd::new(SgdConfig::new(LR).with_momentum(0.9)).expect("valid")
 }
 
-fn evaluate(trainer: &mut Trainer<Net, Opt, SoftmaxCrossEntropy, N>) -> Evaluation<f32> {
+fn adam() -> Adam<Net> {
+    Adam::new(AdamConfig::new(ADAM_LR)).expect("valid")
+}
+
+fn trainer() -> Trainer<Net, Opt, SoftmaxCrossEntropy, N> {
+    trainer_with(sgd())
+}
+
+fn trainer_with<O>(optimizer: O) -> Trainer<Net, O, SoftmaxCrossEntropy, N> {
+    let mut net = Net::ZERO;
+    net.init(Init::HeUniform, &mut Rng::new(7));
+    Trainer::new(net, optimizer, SoftmaxCrossEntropy)
+}
+
+fn evaluate<O>(trainer: &mut Trainer<Net, O, SoftmaxCrossEntropy, N>) -> Evaluation<f32> {
     let (x, t) = dataset(99, 400);
     let data = Samples::new(&x, &t).expect("same length");
     trainer.evaluate(&data).expect("clean data")
 }
 
-fn all_finite(trainer: &Trainer<Net, Opt, SoftmaxCrossEntropy, N>) -> bool {
+fn all_finite<O>(trainer: &Trainer<Net, O, SoftmaxCrossEntropy, N>) -> bool {
     trainer.net.params().flatten().all(|p| p.is_finite())
 }
 
@@ -115,20 +127,35 @@ fn clean_training_learns_the_task() {
 
 #[test]
 fn the_watchdog_recovers_from_poison_and_a_learning_rate_blowup() {
-    let mut clean = trainer();
+    recovers(sgd, LR);
+}
+
+#[test]
+fn the_watchdog_recovers_adam_too() {
+    recovers(adam, ADAM_LR);
+}
+
+/// Trains on the clean stream and, watched, on the poisoned one with the learning rate
+/// set 2000× too high at [`LR_BLOWUP_AT`]; compares the two.
+fn recovers<O>(optimizer: fn() -> O, lr: f32)
+where
+    O: Optimizer<Net> + LearningRate<f32> + Clone,
+{
+    let mut clean = trainer_with(optimizer());
     for (x, t, _) in batches(false) {
         clean.step(&x, &t).expect("clean data");
     }
     let clean = evaluate(&mut clean);
 
-    let mut trainer = trainer();
-    let mut watchdog = Watchdog::<f32, Store, 32>::new(config(), Store::ZERO).expect("valid");
+    let mut trainer = trainer_with(optimizer());
+    let store = Snapshot::new(trainer.net, trainer.optimizer.clone());
+    let mut watchdog = Watchdog::<f32, _, 32>::new(config(), store).expect("valid");
     let mut rolled_back_after_blowup = false;
     let mut poisons = [0; 4];
     let (mut huge_trained, mut huge_refused) = (0, 0);
     for (step, (x, t, poison)) in batches(true).into_iter().enumerate() {
         if step == LR_BLOWUP_AT {
-            trainer.optimizer.set_lr(LR * 2000.0).expect("finite");
+            trainer.optimizer.set_lr(lr * 2000.0).expect("finite");
         }
         let outcome = watchdog
             .step(&mut trainer, &x, &t)
