@@ -83,11 +83,11 @@ mod device {
         let (x, t) = (black_box(&*x), black_box(&*t));
 
         sgd.net.init(black_box(Init::HeUniform), &mut rng);
-        sgd.optimizer.set_config(black_box(SgdConfig {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 1e-4,
-        }))?;
+        let config = SgdConfig::new(0.1)
+            .with_momentum(0.9)
+            .with_weight_decay(1e-4)
+            .with_clip_norm(5.0);
+        sgd.optimizer.set_config(black_box(config))?;
         let batch_x = batch(black_box(x.as_flattened()).get(..N * 64).unwrap_or(&[]))?;
         let batch_t = batch(black_box(t.as_flattened()).get(..N * 10).unwrap_or(&[]))?;
         sgd.step(batch_x, batch_t)?;

@@ -634,12 +634,14 @@ where
 #[test]
 fn training_resumed_from_a_checkpoint_is_bit_identical() {
     resumes_bit_exactly(Adam::<Arcs>::new(AdamConfig::new(0.02)).unwrap());
-    let sgd = SgdConfig {
-        lr: 0.05,
-        momentum: 0.9,
-        weight_decay: 1e-3,
-    };
+    // Clipping is part of the recorded configuration.
+    let sgd = SgdConfig::new(0.05)
+        .with_momentum(0.9)
+        .with_weight_decay(1e-3)
+        .with_clip_norm(0.5);
     resumes_bit_exactly(Sgd::<Arcs>::new(sgd).unwrap());
+    let adam = AdamConfig::new(0.02).with_clip_value(0.05);
+    resumes_bit_exactly(Adam::<Arcs>::new(adam).unwrap());
 }
 
 #[test]

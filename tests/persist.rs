@@ -226,12 +226,14 @@ where
 
 #[test]
 fn training_states_round_trip_bit_exactly() {
-    let sgd = SgdConfig {
-        lr: 0.1,
-        momentum: 0.9,
-        weight_decay: 1e-3,
-    };
+    let sgd = SgdConfig::new(0.1)
+        .with_momentum(0.9)
+        .with_weight_decay(1e-3);
     state_round_trip::<Net64, _>(Sgd::<Net64>::new(sgd).unwrap());
+    let clipped = sgd.with_clip_norm(2.0).with_clip_value(0.5);
+    state_round_trip::<Net64, _>(Sgd::<Net64>::new(clipped).unwrap());
+    let adam = AdamConfig::new(0.01).with_clip_norm(1.0);
+    state_round_trip::<Net64, _>(Adam::<Net64>::new(adam).unwrap());
     state_round_trip::<Net64, _>(Sgd::<Net64, NoMomentum>::new(SgdConfig::new(0.2)).unwrap());
     state_round_trip::<Net64, _>(Adam::<Net64>::new(AdamConfig::new(0.01)).unwrap());
     state_round_trip::<Tuned64, _>(Sgd::<Tuned64>::new(sgd).unwrap());
@@ -280,7 +282,7 @@ fn record_lengths_are_constants() {
     assert_eq!(P, 16 + 2 * 12 + (6 + 3 + 3 + 1) * 4 + 4);
     assert_eq!(
         S,
-        16 + 2 * 12 + 28 + (trainable + 7 + 2 * trainable) * 8 + 4
+        16 + 2 * 12 + 28 + (trainable + 9 + 2 * trainable) * 8 + 4
     );
     let _buffers: ([u8; P], [u8; S]) = ([0; P], [0; S]);
 }
@@ -676,19 +678,26 @@ fn optimizer_state_out_of_range_is_refused() {
         what: "Adam beta power",
     }
     .into();
-    assert_eq!(with(scalar(5), &1.5f64.to_le_bytes()), power);
-    assert_eq!(with(scalar(6), &(-0.1f64).to_le_bytes()), power);
     assert_eq!(
-        with(scalar(7 + trainable + 3), &(-1e-9f64).to_le_bytes()),
+        with(scalar(5), &(-1.0f64).to_le_bytes()),
+        Error::InvalidHyperParameter {
+            name: "clip_norm",
+            expected: "finite and > 0"
+        }
+    );
+    assert_eq!(with(scalar(7), &1.5f64.to_le_bytes()), power);
+    assert_eq!(with(scalar(8), &(-0.1f64).to_le_bytes()), power);
+    assert_eq!(
+        with(scalar(9 + trainable + 3), &(-1e-9f64).to_le_bytes()),
         RecordError::InvalidState {
             what: "Adam second moment"
         }
         .into()
     );
     assert_eq!(
-        with(scalar(7 + 4), &f64::NAN.to_le_bytes()),
+        with(scalar(9 + 4), &f64::NAN.to_le_bytes()),
         RecordError::NonFinite {
-            offset: scalar(7 + 4)
+            offset: scalar(9 + 4)
         }
         .into()
     );
@@ -701,7 +710,7 @@ fn optimizer_state_out_of_range_is_refused() {
     );
     // A negative first moment is fine: it is a running mean of gradients.
     let mut ok = good.clone();
-    poke(&mut ok, scalar(7), &(-3.0f64).to_le_bytes());
+    poke(&mut ok, scalar(9), &(-3.0f64).to_le_bytes());
     reseal(&mut ok);
     assert!(trainer.clone().load_state(&ok).is_ok());
 }

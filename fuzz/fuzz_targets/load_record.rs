@@ -41,11 +41,7 @@ fn fixtures() -> &'static Fixtures {
         let mut adam = AdamTrainer::new(net, Adam::new(AdamConfig::new(0.01)).unwrap(), Mse);
         let mut net64 = Net64::ZERO;
         net64.init(Init::GlorotUniform, &mut rng);
-        let config = SgdConfig {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 0.0,
-        };
+        let config = SgdConfig::new(0.1).with_momentum(0.9).with_clip_norm(10.0);
         let mut sgd = SgdTrainer::new(net64, Sgd::new(config).unwrap(), Mse);
         for k in 0..3 {
             adam.step(&[[0.5, -1.0, k as f32]], &[[1.0, -1.0]]).unwrap();

@@ -69,8 +69,8 @@ pub(crate) const fn params_len(layers: usize, params: usize, width: usize) -> us
 /// use stackprop::persist::{state_len, Architecture};
 /// use stackprop::{Adam, Dense, Identity, Tanh};
 /// type Net = (Dense<2, 3, Tanh>, Dense<3, 1, Identity>);
-/// // Header, 2 descriptors, progress, 13 parameters, Adam: 7 scalars + m + v, CRC.
-/// assert_eq!(state_len::<Net, Adam<Net>>(), 16 + 24 + 28 + 13 * 4 + (7 + 26) * 4 + 4);
+/// // Header, 2 descriptors, progress, 13 parameters, Adam: 9 scalars + m + v, CRC.
+/// assert_eq!(state_len::<Net, Adam<Net>>(), 16 + 24 + 28 + 13 * 4 + (9 + 26) * 4 + 4);
 /// let buf = [0u8; state_len::<Net, Adam<Net>>()];
 /// # let _ = buf;
 /// ```

@@ -13,9 +13,9 @@ use crate::{Error, Trainer};
 /// | optimizer | `ID` | scalars, in order | counter |
 /// |---|---|---|---|
 /// | `()` | 0 | none | 0 |
-/// | `Sgd<L, NoMomentum>` | 1 | lr, momentum, weight_decay | 1 once it has stepped, else 0 |
-/// | `Sgd<L, WithMomentum>` | 2 | lr, momentum, weight_decay, velocity | as above |
-/// | `Adam<L>` | 3 | lr, beta1, beta2, eps, weight_decay, beta1^k, beta2^k, m, v | k, the steps taken |
+/// | `Sgd<L, NoMomentum>` | 1 | lr, momentum, weight_decay, clip_norm, clip_value (0: off) | 1 once it has stepped, else 0 |
+/// | `Sgd<L, WithMomentum>` | 2 | lr, momentum, weight_decay, clip_norm, clip_value, velocity | as above |
+/// | `Adam<L>` | 3 | lr, beta1, beta2, eps, weight_decay, clip_norm, clip_value (0: off), beta1^k, beta2^k (0 before the first step), m, v | k, the steps taken |
 ///
 /// Buffers (velocity, m, v) are shaped like [`Layer::Grads`](crate::Layer::Grads):
 /// the trainable parameters in the order of the parameter list, frozen layers skipped.
