@@ -384,14 +384,14 @@ fn without_clipping_the_trajectory_is_bit_for_bit_the_plain_update() {
         trainer.step(&x, &t).expect("finite");
         b1_pow *= b1;
         b2_pow *= b2;
-        let (c1, c2) = (1.0 - b1_pow, 1.0 - b2_pow);
+        // PyTorch's order: the bias corrections as two per-step scalars.
+        let step_size = lr / (1.0 - b1_pow);
+        let inv_root2 = 1.0 / (1.0 - b2_pow).sqrt();
         for (((p, m), v), &g) in p.iter_mut().zip(&mut m).zip(&mut v).zip(&g) {
             let g = g + wd * *p;
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
-            let m_hat = *m / c1;
-            let v_hat = *v / c2;
-            *p -= lr * m_hat / (v_hat.sqrt() + eps);
+            *p -= step_size * *m / (v.sqrt() * inv_root2 + eps);
         }
         assert_eq!(flat(&mut trainer.net), p, "adam step {step}");
     }

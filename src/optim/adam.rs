@@ -110,6 +110,9 @@ impl<S: Scalar> Default for AdamConfig<S> {
 /// p ← p − lr · (m / (1 − β1^k)) / (√(v / (1 − β2^k)) + eps)
 /// ```
 ///
+/// computed in PyTorch's order: `p ← p − (lr / (1 − β1^k)) · m / (√v / √(1 − β2^k) + eps)`,
+/// with the two bias corrections as per-step scalars.
+///
 /// Its state is two buffers shaped like the network's gradients, plus β1^k and β2^k.
 ///
 /// [`Adam::ZERO`](Zero::ZERO) is unconfigured: every field is 0 (so a `static` holding
@@ -344,7 +347,10 @@ impl<L: Layer> Adam<L> {
             (self.beta1_pow * beta1, self.beta2_pow * beta2)
         };
         let correction1 = one - beta1_pow;
-        let correction2 = one - beta2_pow;
+        // As PyTorch computes it: the bias corrections fold into two per-step scalars,
+        // lr / (1 − β1^k) and 1 / √(1 − β2^k), leaving one division per parameter.
+        let step_size = lr / correction1;
+        let inv_root2 = one / (one - beta2_pow).sqrt();
         let moments = |p: L::Scalar, g: L::Scalar, m: L::Scalar, v: L::Scalar| {
             let g = clip(g) + weight_decay * p;
             (
@@ -353,41 +359,29 @@ impl<L: Layer> Adam<L> {
             )
         };
         let step = |p: L::Scalar, m: L::Scalar, v: L::Scalar| {
-            let m_hat = m / correction1;
-            let v_hat = v / correction2;
-            p - lr * m_hat / (v_hat.sqrt() + eps)
+            p - step_size * m / (v.sqrt() * inv_root2 + eps)
         };
-        // The check pass. Its cheap form skips the square root and the divisions:
-        // as √v̂ + eps ≥ eps, |m|·bound ≤ LARGE bounds m̂, lr·m̂ and the step, so with
+        // The check pass. Its cheap form skips the square root and the division: as
+        // the denominator is ≥ eps, |m|·bound ≤ LARGE bounds the step, so with
         // |p| ≤ LARGE and v ≤ LARGE every new value is finite. Only if that fails
         // somewhere is the exact update computed.
         let large = L::Scalar::from_f64(1e37);
         let bound = (one / correction1) * (one / eps).max(one) * lr.max(one);
         let mut bounded = true;
-        let slices = net
-            .trainable_mut()
-            .zip(grads.slices())
-            .zip(self.m.slices())
-            .zip(self.v.slices());
-        for (((p, g), m), v) in slices {
+        net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
             for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                 let (m, v) = moments(p, g, m, v);
                 bounded &= (m.abs() * bound <= large) & (p.abs() <= large) & (v <= large);
             }
-        }
+        });
         if !bounded {
             let mut finite = true;
-            let slices = net
-                .trainable_mut()
-                .zip(grads.slices())
-                .zip(self.m.slices())
-                .zip(self.v.slices());
-            for (((p, g), m), v) in slices {
+            net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
                 for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                     let (m, v) = moments(p, g, m, v);
                     finite &= m.is_finite() & v.is_finite() & step(p, m, v).is_finite();
                 }
-            }
+            });
             if !finite {
                 return Err(refusal(grads));
             }
@@ -395,17 +389,12 @@ impl<L: Layer> Adam<L> {
         self.steps = self.steps.saturating_add(1);
         self.beta1_pow = beta1_pow;
         self.beta2_pow = beta2_pow;
-        let slices = net
-            .trainable_mut()
-            .zip(grads.slices())
-            .zip(self.m.slices_mut())
-            .zip(self.v.slices_mut());
-        for (((p, g), m), v) in slices {
+        net.visit_trainable(grads, [&mut self.m, &mut self.v], &mut |p, g, [m, v]| {
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 (*m, *v) = moments(*p, g, *m, *v);
                 *p = step(*p, *m, *v);
             }
-        }
+        });
         Ok(())
     }
 }

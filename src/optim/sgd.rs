@@ -376,45 +376,37 @@ fn sgd<L: Layer>(
                 (p - lr * v, v)
             };
             let mut finite = true;
-            let slices = net
-                .trainable_mut()
-                .zip(grads.slices())
-                .zip(velocity.slices());
-            for ((p, g), v) in slices {
+            net.inspect_trainable(grads, [&*velocity], &mut |p, g, [v]| {
                 for ((&p, &g), &v) in p.iter().zip(g).zip(v) {
                     let (p, v) = step(p, g, v);
                     finite &= p.is_finite() & v.is_finite();
                 }
-            }
+            });
             if !finite {
                 return Err(refusal(grads));
             }
-            let slices = net
-                .trainable_mut()
-                .zip(grads.slices())
-                .zip(velocity.slices_mut());
-            for ((p, g), v) in slices {
+            net.visit_trainable(grads, [velocity], &mut |p, g, [v]| {
                 for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                     (*p, *v) = step(*p, g, *v);
                 }
-            }
+            });
         }
         None => {
             let step = |p: L::Scalar, g: L::Scalar| p - lr * (clip(g) + weight_decay * p);
             let mut finite = true;
-            for (p, g) in net.trainable_mut().zip(grads.slices()) {
+            net.inspect_trainable(grads, [], &mut |p, g, []| {
                 for (&p, &g) in p.iter().zip(g) {
                     finite &= step(p, g).is_finite();
                 }
-            }
+            });
             if !finite {
                 return Err(refusal(grads));
             }
-            for (p, g) in net.trainable_mut().zip(grads.slices()) {
+            net.visit_trainable(grads, [], &mut |p, g, []| {
                 for (p, &g) in p.iter_mut().zip(g) {
                     *p = step(*p, g);
                 }
-            }
+            });
         }
     }
     Ok(())
