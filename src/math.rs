@@ -36,6 +36,7 @@ pub fn expf(x: f32) -> f32 {
 
 /// `e^x` by reduction to `2^k · e^r`, `|r| ≤ ln 2 / 2`, and a degree-6 polynomial for
 /// `e^r` (coefficients fitted for minimax relative error).
+#[cfg(not(feature = "micromath"))]
 #[inline]
 fn exp_poly(x: f32) -> f32 {
     const LOG2_E: f32 = core::f32::consts::LOG2_E;
@@ -74,6 +75,7 @@ fn exp_poly(x: f32) -> f32 {
 }
 
 /// `2^k` for `k` in [-126, 127].
+#[cfg(not(feature = "micromath"))]
 #[inline(always)]
 fn pow2(k: i32) -> f32 {
     f32::from_bits(((k + 127) as u32) << 23)
