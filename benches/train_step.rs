@@ -18,7 +18,10 @@
 //! ```text
 //! cargo bench --bench train_step
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --bench train_step   # the native figures
+//! RUSTFLAGS="-C target-cpu=native" cargo bench --bench train_step --features x86
 //! ```
+//!
+//! `bench-compare/` runs the same workloads against dfdx 0.13 in one process.
 //!
 //! Criterion reports the time per step and samples/s (its throughput is N samples per
 //! step). Afterwards one summary line per workload gives µs/step, samples/s and GFLOP/s

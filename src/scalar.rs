@@ -69,6 +69,20 @@ pub trait Scalar:
     fn sqrt(self) -> Self;
     /// Absolute value.
     fn abs(self) -> Self;
+
+    /// `self · a + b`: fused (rounded once) under the `x86` feature on x86 targets with
+    /// FMA, else a multiply and an add.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::Scalar;
+    /// assert_eq!(Scalar::mul_add(2.0_f32, 3.0, 1.0), 7.0);
+    /// ```
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        self * a + b
+    }
     /// `true` unless NaN or infinite.
     fn is_finite(self) -> bool;
 
@@ -122,6 +136,10 @@ impl Scalar for f32 {
     fn abs(self) -> Self {
         f32::abs(self)
     }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        math::mul_addf(self, a, b)
+    }
     #[inline]
     fn is_finite(self) -> bool {
         f32::is_finite(self)
@@ -164,6 +182,10 @@ impl Scalar for f64 {
     #[inline]
     fn abs(self) -> Self {
         f64::abs(self)
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        math::mul_add(self, a, b)
     }
     #[inline]
     fn is_finite(self) -> bool {
