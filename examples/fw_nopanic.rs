@@ -3,8 +3,10 @@
 //! an overflow, an `unwrap`) survives optimisation anywhere in the image, linking fails.
 //!
 //! It runs what a device runs: training steps with SGD and Adam, a shuffled epoch over a
-//! dataset, an evaluation and a prediction of a 64-32-10 network, all on inputs the
-//! compiler cannot see through (`black_box`), so no check is removed by constant folding.
+//! dataset, an evaluation and a prediction of a 64-32-10 network, saving its training
+//! state, loading it back from a corrupted copy, and a checkpoint save and recovery on a
+//! NOR flash, all on inputs the compiler cannot see through (`black_box`), so no check
+//! is removed by constant folding.
 //!
 //! ```sh
 //! cargo run --release --example fw_nopanic --target thumbv7em-none-eabihf
@@ -22,7 +24,11 @@ mod device {
 
     use cortex_m_rt::entry;
     use cortex_m_semihosting::{debug, hio};
+    use embedded_storage::nor_flash::{
+        ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+    };
     use panic_never as _;
+    use stackprop::persist::{Checkpoints, Progress};
     use stackprop::*;
 
     type Net = (Dense<64, 32, Relu>, Dense<32, 10, Identity>);
@@ -31,6 +37,10 @@ mod device {
     type AdamTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
     /// A dataset that is not a multiple of the batch, so the remainder path runs too.
     const SAMPLES: usize = 40;
+    const RECORD: usize = AdamTrainer::STATE_RECORD_LEN;
+    /// Two checkpoint slots of whole 4 KiB sectors.
+    const SLOT: usize = RECORD.div_ceil(4096) * 4096 + 4096;
+    type Flash = RamFlash<{ 2 * SLOT }>;
 
     #[entry]
     fn main() -> ! {
@@ -38,7 +48,9 @@ mod device {
         static mut ADAM: AdamTrainer = AdamTrainer::ZERO;
         static mut X: [[f32; 64]; SAMPLES] = [[0.0; 64]; SAMPLES];
         static mut T: [[f32; 10]; SAMPLES] = [[0.0; 10]; SAMPLES];
-        let ok = run(SGD, ADAM, X, T).is_ok();
+        static mut BYTES: [u8; RECORD] = [0; RECORD];
+        static mut FLASH: Flash = RamFlash([0xff; 2 * SLOT]);
+        let ok = run(SGD, ADAM, X, T).is_ok() && persist(ADAM, BYTES, FLASH).is_ok();
         say(if ok {
             b"no-panic firmware ran\n"
         } else {
@@ -71,11 +83,11 @@ mod device {
         let (x, t) = (black_box(&*x), black_box(&*t));
 
         sgd.net.init(black_box(Init::HeUniform), &mut rng);
-        sgd.optimizer.set_config(black_box(SgdConfig {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 1e-4,
-        }))?;
+        let config = SgdConfig::new(0.1)
+            .with_momentum(0.9)
+            .with_weight_decay(1e-4)
+            .with_clip_norm(5.0);
+        sgd.optimizer.set_config(black_box(config))?;
         let batch_x = batch(black_box(x.as_flattened()).get(..N * 64).unwrap_or(&[]))?;
         let batch_t = batch(black_box(t.as_flattened()).get(..N * 10).unwrap_or(&[]))?;
         sgd.step(batch_x, batch_t)?;
@@ -92,6 +104,96 @@ mod device {
         sgd.train_epoch(&data, None, remainder)?;
         black_box(adam.evaluate(&data)?);
         Ok(())
+    }
+
+    /// Saves the training state, loads a copy with one flipped bit (refused), then
+    /// checkpoints it to flash and recovers it.
+    fn persist(
+        adam: &mut AdamTrainer,
+        bytes: &mut [u8; RECORD],
+        flash: &'static mut Flash,
+    ) -> Result<(), &'static [u8]> {
+        let progress = Progress {
+            steps: black_box(7),
+            rng: Rng::new(black_box(3)),
+        };
+        let len = adam
+            .save_state(&progress, bytes)
+            .map_err(|_| &b"saving the state failed\n"[..])?;
+        let position = black_box(len / 2) % RECORD;
+        if let Some(byte) = bytes.get_mut(position) {
+            *byte ^= black_box(1);
+        }
+        if adam.load_state(black_box(&bytes[..])).is_ok() {
+            return Err(b"a corrupted record was accepted\n");
+        }
+        let mut checkpoints =
+            Checkpoints::new(flash, 0, SLOT as u32).map_err(|_| &b"bad flash geometry\n"[..])?;
+        for _ in 0..black_box(3) {
+            checkpoints
+                .save_state(adam, &progress, bytes)
+                .map_err(|_| &b"checkpoint save failed\n"[..])?;
+        }
+        match checkpoints.load_state(adam, bytes) {
+            Ok(Some(loaded)) if loaded == progress => Ok(()),
+            _ => Err(b"checkpoint recovery failed\n"),
+        }
+    }
+
+    /// NOR flash in RAM: erased bytes read 0xFF, writes only clear bits.
+    struct RamFlash<const LEN: usize>([u8; LEN]);
+
+    #[derive(Debug)]
+    struct OutOfBounds;
+
+    impl NorFlashError for OutOfBounds {
+        fn kind(&self) -> NorFlashErrorKind {
+            NorFlashErrorKind::OutOfBounds
+        }
+    }
+
+    impl<const LEN: usize> ErrorType for RamFlash<LEN> {
+        type Error = OutOfBounds;
+    }
+
+    impl<const LEN: usize> RamFlash<LEN> {
+        fn range(&mut self, from: u32, len: usize) -> Result<&mut [u8], OutOfBounds> {
+            let from = from as usize;
+            self.0
+                .get_mut(from..from.checked_add(len).ok_or(OutOfBounds)?)
+                .ok_or(OutOfBounds)
+        }
+    }
+
+    impl<const LEN: usize> ReadNorFlash for RamFlash<LEN> {
+        const READ_SIZE: usize = 1;
+
+        fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), OutOfBounds> {
+            bytes.copy_from_slice(self.range(offset, bytes.len())?);
+            Ok(())
+        }
+
+        fn capacity(&self) -> usize {
+            LEN
+        }
+    }
+
+    impl<const LEN: usize> NorFlash for RamFlash<LEN> {
+        const WRITE_SIZE: usize = 4;
+        const ERASE_SIZE: usize = 4096;
+
+        fn erase(&mut self, from: u32, to: u32) -> Result<(), OutOfBounds> {
+            let len = to.checked_sub(from).ok_or(OutOfBounds)? as usize;
+            self.range(from, len)?.fill(0xff);
+            Ok(())
+        }
+
+        fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), OutOfBounds> {
+            for (cell, &byte) in self.range(offset, bytes.len())?.iter_mut().zip(bytes) {
+                *cell &= byte;
+            }
+            Ok(())
+        }
     }
 
     fn say(text: &[u8]) {

@@ -99,11 +99,11 @@ impl<I: Copy, T: Copy> Dataset<I, T> for Samples<'_, I, T> {
 /// [`Error::LengthMismatch`] if `flat.len() != N·K`.
 pub fn batch<S, const K: usize, const N: usize>(flat: &[S]) -> Result<&[[S; K]; N], Error> {
     const { assert!(K > 0, "rows need at least one column") };
-    let (rows, _) = flat.as_chunks::<K>();
+    let (rows, rest) = flat.as_chunks::<K>();
     match <&[[S; K]; N]>::try_from(rows) {
-        Ok(rows) if flat.len() == N * K => Ok(rows),
+        Ok(rows) if rest.is_empty() => Ok(rows),
         _ => Err(Error::LengthMismatch {
-            expected: N * K,
+            expected: N.saturating_mul(K),
             found: flat.len(),
         }),
     }
@@ -119,11 +119,12 @@ pub fn batch_mut<S, const K: usize, const N: usize>(
 ) -> Result<&mut [[S; K]; N], Error> {
     const { assert!(K > 0, "rows need at least one column") };
     let found = flat.len();
-    let (rows, _) = flat.as_chunks_mut::<K>();
+    let (rows, rest) = flat.as_chunks_mut::<K>();
+    let whole = rest.is_empty();
     match <&mut [[S; K]; N]>::try_from(rows) {
-        Ok(rows) if found == N * K => Ok(rows),
+        Ok(rows) if whole => Ok(rows),
         _ => Err(Error::LengthMismatch {
-            expected: N * K,
+            expected: N.saturating_mul(K),
             found,
         }),
     }
@@ -279,6 +280,28 @@ mod tests {
         batch_mut::<f64, 3, 2>(&mut flat).expect("6 = 2·3")[1][2] = 7.0;
         assert_eq!(flat[5], 7.0);
         assert!(batch_mut::<f64, 5, 1>(&mut flat).is_err());
+    }
+
+    #[test]
+    fn batch_views_of_zero_sized_rows_do_not_overflow() {
+        let flat = [(); 6];
+        assert_eq!(
+            batch::<(), 3, { usize::MAX }>(&flat),
+            Err(Error::LengthMismatch {
+                expected: usize::MAX,
+                found: 6
+            })
+        );
+        assert!(batch::<(), 3, 2>(&flat).is_ok());
+    }
+
+    #[test]
+    fn a_permutation_of_every_index_stays_in_range() {
+        let p = Permutation::new(usize::MAX, &mut Rng::new(1));
+        for i in [0, 1, usize::MAX / 2, usize::MAX - 1] {
+            assert!(p.get(i) < usize::MAX);
+        }
+        assert_eq!(p.get(usize::MAX), usize::MAX);
     }
 
     #[test]

@@ -269,6 +269,48 @@ where
         self.params_mut()
     }
 
+    #[inline(always)]
+    fn visit_trainable<const K: usize>(
+        &mut self,
+        grads: &Self::Grads,
+        mut buffers: [&mut Self::Grads; K],
+        f: &mut impl FnMut(&mut [S], &[S], [&mut [S]; K]),
+    ) {
+        f(
+            self.w.as_flattened_mut(),
+            grads.w.as_flattened(),
+            buffers.each_mut().map(|g| g.w.as_flattened_mut()),
+        );
+        if self.b.vector().is_some() {
+            f(
+                self.b.as_mut_slice(),
+                grads.b.as_slice(),
+                buffers.map(|g| g.b.as_mut_slice()),
+            );
+        }
+    }
+
+    #[inline(always)]
+    fn inspect_trainable<const K: usize>(
+        &self,
+        grads: &Self::Grads,
+        buffers: [&Self::Grads; K],
+        f: &mut impl FnMut(&[S], &[S], [&[S]; K]),
+    ) {
+        f(
+            self.w.as_flattened(),
+            grads.w.as_flattened(),
+            buffers.map(|g| g.w.as_flattened()),
+        );
+        if self.b.vector().is_some() {
+            f(
+                self.b.as_slice(),
+                grads.b.as_slice(),
+                buffers.map(|g| g.b.as_slice()),
+            );
+        }
+    }
+
     fn init(&mut self, init: Init, rng: &mut Rng) {
         for w in self.w.as_flattened_mut() {
             *w = S::from_f64(init.sample(IN, OUT, rng));

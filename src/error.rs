@@ -4,9 +4,9 @@ use core::fmt;
 
 /// The error type of every fallible operation in the crate.
 ///
-/// The training path itself cannot fail once its inputs are validated: errors come
-/// only from the boundaries (data coming in, hyper-parameters being set, slices
-/// becoming arrays).
+/// Errors come from the boundaries (data coming in, hyper-parameters being set, slices
+/// becoming arrays) and from the training step's guard, which refuses a step whose
+/// loss, gradients or new parameters would not be finite.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
@@ -37,6 +37,26 @@ pub enum Error {
     },
     /// The dataset has no samples.
     EmptyDataset,
+    /// The batch's loss E(Y, T) is NaN or infinite; the parameters and the optimizer
+    /// state were not changed.
+    NonFiniteLoss,
+    /// A gradient dE/dW or dE/db is NaN or infinite; the parameters and the optimizer
+    /// state were not changed.
+    NonFiniteGradient,
+    /// The update would make a parameter or an optimizer state value NaN or infinite;
+    /// the parameters and the optimizer state were not changed.
+    NonFiniteUpdate,
+    /// The batch's loss is above the limit the step was given; the parameters and the
+    /// optimizer state were not changed.
+    LossAboveLimit,
+    /// A snapshot was to be restored but none has been saved.
+    NoSnapshot,
+    /// Training kept diverging: the watchdog rolled back this many times in a row
+    /// without making progress, and stopped (the last good snapshot is restored).
+    Diverged {
+        /// Rollbacks in a row.
+        rollbacks: u32,
+    },
     /// The dataset's length is not a multiple of the batch size and
     /// [`Remainder::Reject`](crate::Remainder::Reject) was asked for.
     PartialBatch {
@@ -45,6 +65,9 @@ pub enum Error {
         /// The batch size N.
         batch: usize,
     },
+    /// A record could not be written, or bytes were refused as a record; nothing was
+    /// changed (see [`persist`](crate::persist)).
+    Record(crate::persist::RecordError),
 }
 
 impl fmt::Display for Error {
@@ -62,12 +85,32 @@ impl fmt::Display for Error {
                 write!(f, "sample {index} is out of range for a dataset of {len}")
             }
             Error::EmptyDataset => f.write_str("the dataset is empty"),
+            Error::NonFiniteLoss => f.write_str("the loss is NaN or infinite; step refused"),
+            Error::NonFiniteGradient => f.write_str("a gradient is NaN or infinite; step refused"),
+            Error::NonFiniteUpdate => f.write_str(
+                "the update would make a parameter or optimizer state non-finite; step refused",
+            ),
+            Error::LossAboveLimit => {
+                f.write_str("the loss is above the step's limit; step refused")
+            }
+            Error::NoSnapshot => f.write_str("no snapshot has been saved"),
+            Error::Diverged { rollbacks } => write!(
+                f,
+                "training diverged: {rollbacks} rollbacks in a row without progress"
+            ),
             Error::PartialBatch { len, batch } => write!(
                 f,
                 "{len} samples do not fill whole batches of {batch}; choose a Remainder policy"
             ),
+            Error::Record(e) => write!(f, "record: {e}"),
         }
     }
 }
 
 impl core::error::Error for Error {}
+
+impl From<crate::persist::RecordError> for Error {
+    fn from(e: crate::persist::RecordError) -> Self {
+        Error::Record(e)
+    }
+}

@@ -76,6 +76,24 @@ impl<L: Layer> Layer for Frozen<L> {
     fn init(&mut self, init: Init, rng: &mut Rng) {
         self.0.init(init, rng);
     }
+
+    #[inline(always)]
+    fn visit_trainable<const K: usize>(
+        &mut self,
+        _grads: &(),
+        _buffers: [&mut (); K],
+        _f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
+    ) {
+    }
+
+    #[inline(always)]
+    fn inspect_trainable<const K: usize>(
+        &self,
+        _grads: &(),
+        _buffers: [&(); K],
+        _f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
+    ) {
+    }
 }
 
 /// A frozen layer borrowed from a `static`: its parameters stay where they are, in
@@ -150,6 +168,24 @@ impl<L: Layer> Layer for FrozenRef<L> {
     }
 
     fn init(&mut self, _init: Init, _rng: &mut Rng) {}
+
+    #[inline(always)]
+    fn visit_trainable<const K: usize>(
+        &mut self,
+        _grads: &(),
+        _buffers: [&mut (); K],
+        _f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
+    ) {
+    }
+
+    #[inline(always)]
+    fn inspect_trainable<const K: usize>(
+        &self,
+        _grads: &(),
+        _buffers: [&(); K],
+        _f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
+    ) {
+    }
 }
 
 #[cfg(test)]

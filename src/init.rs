@@ -77,19 +77,21 @@ pub enum Init {
 }
 
 impl Init {
-    /// One weight for a layer with the given fans.
+    /// One weight for a layer with the given fans (a fan of 0 counts as 1, so the
+    /// weight is always finite).
     pub fn sample(self, fan_in: usize, fan_out: usize, rng: &mut Rng) -> f64 {
         let uniform = |bound: f64, rng: &mut Rng| bound * (2.0 * rng.next_f64() - 1.0);
+        let (fan_in, fan_out) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match self {
-            Init::GlorotUniform => uniform(libm::sqrt(6.0 / (fan_in + fan_out) as f64), rng),
-            Init::HeUniform => uniform(libm::sqrt(6.0 / fan_in as f64), rng),
+            Init::GlorotUniform => uniform(libm::sqrt(6.0 / (fan_in + fan_out)), rng),
+            Init::HeUniform => uniform(libm::sqrt(6.0 / fan_in), rng),
             Init::HeNormal => {
                 // Box–Muller; 1 − u lies in (0, 1], so its logarithm is finite.
                 let u1 = 1.0 - rng.next_f64();
                 let u2 = rng.next_f64();
                 let normal =
                     libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2);
-                normal * libm::sqrt(2.0 / fan_in as f64)
+                normal * libm::sqrt(2.0 / fan_in)
             }
         }
     }
@@ -112,6 +114,16 @@ mod tests {
         let mut rng = Rng::new(3);
         assert!((0..1000).all(|_| rng.below(7) < 7));
         assert_eq!(rng.below(0), 0);
+    }
+
+    #[test]
+    fn extreme_fans_give_finite_weights() {
+        let mut rng = Rng::new(4);
+        for init in [Init::GlorotUniform, Init::HeUniform, Init::HeNormal] {
+            for (fan_in, fan_out) in [(0, 0), (usize::MAX, usize::MAX), (1, usize::MAX)] {
+                assert!(init.sample(fan_in, fan_out, &mut rng).is_finite());
+            }
+        }
     }
 
     #[test]

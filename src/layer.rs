@@ -74,6 +74,30 @@ pub trait Layer {
 
     /// Draws fresh parameters from `rng` with the `init` scheme.
     fn init(&mut self, init: Init, rng: &mut Rng);
+
+    /// Calls `f` once per trainable tensor, in the order of
+    /// [`trainable_mut`](Layer::trainable_mut), with three flat slices of equal length:
+    /// the parameters, their gradients in `grads`, and the matching tensor of each of
+    /// `K` buffers shaped like the gradients (an optimizer's state).
+    ///
+    /// Optimizers update through this rather than by zipping iterators: every layer
+    /// calls `f` directly, so an update keeps no iterator state on the stack and its
+    /// loops are as simple as the optimizer's arithmetic.
+    fn visit_trainable<const K: usize>(
+        &mut self,
+        grads: &Self::Grads,
+        buffers: [&mut Self::Grads; K],
+        f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
+    );
+
+    /// [`visit_trainable`](Layer::visit_trainable), reading only: an optimizer's check
+    /// pass.
+    fn inspect_trainable<const K: usize>(
+        &self,
+        grads: &Self::Grads,
+        buffers: [&Self::Grads; K],
+        f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
+    );
 }
 
 /// The gradient type of network `L`: `GradsOf<Net>` reads better than `<Net as Layer>::Grads`.

@@ -29,10 +29,13 @@ pub mod loss;
 pub mod math;
 mod memory;
 pub mod optim;
+pub mod persist;
 mod scalar;
 pub mod sequential;
+mod snapshot;
 mod tensors;
 mod trainer;
+mod watchdog;
 mod zero;
 
 pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
@@ -45,10 +48,14 @@ pub use init::{Init, Rng};
 pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};
 pub use loss::{Bce, Huber, Loss, Mse, SoftmaxCrossEntropy};
 pub use memory::Footprint;
-pub use optim::{Adam, AdamConfig, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum};
+pub use optim::{
+    Adam, AdamConfig, LearningRate, NoMomentum, Optimizer, Sgd, SgdConfig, WithMomentum,
+};
 pub use scalar::{Scalar, ScalarKind};
+pub use snapshot::{Snapshot, SnapshotStore};
 pub use tensors::Tensors;
 pub use trainer::{EpochReport, Evaluation, Trainer};
+pub use watchdog::{StepOutcome, Watchdog, WatchdogConfig, WatchdogStats};
 pub use zero::Zero;
 
 impl Zero for Mse {

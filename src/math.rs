@@ -45,6 +45,7 @@ pub fn expf(x: f32) -> f32 {
 
 /// `e^x` by reduction to `2^k · e^r`, `|r| ≤ ln 2 / 2`, and a degree-6 polynomial for
 /// `e^r` (coefficients fitted for minimax relative error).
+#[cfg(not(feature = "micromath"))]
 #[inline]
 #[cfg_attr(feature = "micromath", allow(dead_code))]
 fn exp_poly(x: f32) -> f32 {
@@ -84,6 +85,7 @@ fn exp_poly(x: f32) -> f32 {
 }
 
 /// `2^k` for `k` in [-126, 127].
+#[cfg(not(feature = "micromath"))]
 #[inline(always)]
 fn pow2(k: i32) -> f32 {
     f32::from_bits(((k + 127) as u32) << 23)

@@ -108,6 +108,28 @@ macro_rules! sequential {
                 self.$i0.init(init, rng);
                 $( self.$fci.init(init, rng); )+
             }
+
+            #[inline(always)]
+            fn visit_trainable<const K: usize>(
+                &mut self,
+                grads: &Self::Grads,
+                mut buffers: [&mut Self::Grads; K],
+                f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
+            ) {
+                self.$i0.visit_trainable(&grads.$i0, buffers.each_mut().map(|g| &mut g.$i0), f);
+                $( self.$fci.visit_trainable(&grads.$fci, buffers.each_mut().map(|g| &mut g.$fci), f); )+
+            }
+
+            #[inline(always)]
+            fn inspect_trainable<const K: usize>(
+                &self,
+                grads: &Self::Grads,
+                buffers: [&Self::Grads; K],
+                f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
+            ) {
+                self.$i0.inspect_trainable(&grads.$i0, buffers.map(|g| &g.$i0), f);
+                $( self.$fci.inspect_trainable(&grads.$fci, buffers.map(|g| &g.$fci), f); )+
+            }
         }
     };
 }

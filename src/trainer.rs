@@ -239,18 +239,89 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// One training step on a batch: forward, loss, backward, update. Returns E(Y, T)
     /// before the update.
     ///
+    /// The step is guarded: it changes the parameters and the optimizer state only if
+    /// the loss, every gradient and every new value are finite. A refused step
+    /// leaves the forward and backward buffers ([`cache`](Trainer::cache),
+    /// [`delta`](Trainer::delta), [`grads`](Trainer::grads)) holding that batch's
+    /// values, which may be NaN or infinite; the next step overwrites them.
+    ///
     /// # Errors
     ///
-    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞;
-    /// nothing is changed then.
+    /// Nothing but those buffers is changed on any error:
+    ///
+    /// * [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN
+    ///   or ±∞ (then not even the buffers are touched);
+    /// * [`Error::NonFiniteLoss`] if E(Y, T) is NaN or infinite;
+    /// * [`Error::NonFiniteGradient`] if a gradient is;
+    /// * [`Error::NonFiniteUpdate`] if a new parameter or optimizer state value would be.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::*;
+    /// type Net = Dense<1, 1, Identity>;
+    /// let mut net = Net::ZERO;
+    /// net.w = [[1.0]];
+    /// let mut trainer = Trainer::<_, _, _, 1>::new(net, Sgd::<Net>::new(SgdConfig::new(0.1))?, Mse);
+    ///
+    /// // A finite but huge input whose squared error overflows f32: refused, nothing moves.
+    /// assert_eq!(trainer.step(&[[1e30]], &[[0.0]]), Err(Error::NonFiniteLoss));
+    /// assert_eq!(trainer.net.w, [[1.0]]);
+    /// assert_eq!(trainer.step(&[[f32::NAN]], &[[0.0]]), Err(Error::NonFiniteInput));
+    /// trainer.step(&[[1.0]], &[[0.0]])?;
+    /// assert!(trainer.net.w[0][0] < 1.0);
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn step(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
         check_batch::<L, N>(x, t)?;
-        Ok(self.learn(Some((x, t))))
+        self.learn(Some((x, t)), None)
     }
 
-    /// Forward, backward and update on `(x, t)`, or on the staged batch if `None`.
-    /// The data must have been checked.
-    fn learn(&mut self, batch: Option<(&[L::Input; N], &[L::Output; N])>) -> L::Scalar {
+    /// [`step`](Trainer::step), refused before the update if the batch's loss is above
+    /// `max_loss`: a gate that keeps an outlier batch from moving the network.
+    ///
+    /// # Errors
+    ///
+    /// As [`step`](Trainer::step), and [`Error::LossAboveLimit`] if E(Y, T) > `max_loss`
+    /// (nothing but the buffers is changed then), or [`Error::InvalidHyperParameter`]
+    /// if `max_loss` is NaN (+∞ means no limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::*;
+    /// type Net = Dense<1, 1, Identity>;
+    /// let mut net = Net::ZERO;
+    /// net.w = [[1.0]];
+    /// let mut trainer = Trainer::<_, _, _, 1>::new(net, Sgd::<Net>::new(SgdConfig::new(0.1))?, Mse);
+    /// assert_eq!(trainer.step_with_limit(&[[100.0]], &[[0.0]], 10.0), Err(Error::LossAboveLimit));
+    /// assert_eq!(trainer.net.w, [[1.0]]);
+    /// assert_eq!(trainer.step_with_limit(&[[1.0]], &[[0.0]], 10.0), Ok(1.0));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn step_with_limit(
+        &mut self,
+        x: &[L::Input; N],
+        t: &[L::Output; N],
+        max_loss: L::Scalar,
+    ) -> Result<L::Scalar, Error> {
+        if max_loss.partial_cmp(&max_loss).is_none() {
+            return Err(Error::InvalidHyperParameter {
+                name: "max_loss",
+                expected: "not NaN",
+            });
+        }
+        check_batch::<L, N>(x, t)?;
+        self.learn(Some((x, t)), Some(max_loss))
+    }
+
+    /// Forward, backward and guarded update on `(x, t)`, or on the staged batch if
+    /// `None`. The data must have been checked.
+    fn learn(
+        &mut self,
+        batch: Option<(&[L::Input; N], &[L::Output; N])>,
+        max_loss: Option<L::Scalar>,
+    ) -> Result<L::Scalar, Error> {
         let Self {
             net,
             cache,
@@ -263,8 +334,14 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         } = self;
         let (x, t) = batch.unwrap_or((batch_x, batch_t));
         let e = forward_backward(net, cache, delta, grads, loss, x, t, None);
-        optimizer.update(net, grads);
-        e
+        if !e.is_finite() {
+            return Err(Error::NonFiniteLoss);
+        }
+        if max_loss.is_some_and(|max_loss| e > max_loss) {
+            return Err(Error::LossAboveLimit);
+        }
+        optimizer.update(net, grads)?;
+        Ok(e)
     }
 
     /// One pass over `data` in batches of `N`, in an order shuffled with `rng`.
@@ -278,6 +355,9 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// (before any update); non-finite data ([`Error::NonFiniteInput`],
     /// [`Error::NonFiniteTarget`]) or an error of [`Dataset::load`], which stop the
     /// epoch before the batch holding that sample is used: batches before it stay trained.
+    /// A batch refused by the step's guard ([`Error::NonFiniteLoss`],
+    /// [`Error::NonFiniteGradient`], [`Error::NonFiniteUpdate`]; see
+    /// [`step`](Trainer::step)) stops the epoch the same way.
     pub fn train_epoch<D: Dataset<L::Input, L::Output>>(
         &mut self,
         data: &D,
@@ -304,9 +384,18 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         let mut sum = L::Scalar::ZERO;
         for batch in 0..batches {
             // Positions past the end wrap to the start of this epoch's order.
-            self.stage(data, |k| order.get((batch * N + k) % len))?;
+            // `start ≤ len`, and `start + k` is formed only below `len`: no overflow.
+            let start = batch * N;
+            let room = len - start;
+            self.stage(data, |k| {
+                order.get(if k < room {
+                    start + k
+                } else {
+                    (k - room) % len
+                })
+            })?;
             check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
-            sum += self.learn(None);
+            sum += self.learn(None, None)?;
         }
         let mean_loss = if batches == 0 {
             sum
@@ -316,7 +405,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         Ok(EpochReport {
             batches,
             mean_loss,
-            trained: batches * N,
+            trained: batches.saturating_mul(N),
             skipped,
             repeated,
         })

@@ -245,6 +245,7 @@ where
                 lr: L::Scalar::from_f64(lr),
                 momentum: L::Scalar::from_f64(momentum),
                 weight_decay: L::Scalar::from_f64(weight_decay),
+                ..SgdConfig::new(L::Scalar::ZERO)
             };
             let sgd = Sgd::<L>::new(config).expect("valid config");
             train::<L, _, E, N>(Trainer::new(net, sgd, E::ZERO), &x, &t, case, tol_train)
@@ -261,6 +262,7 @@ where
                 beta2: L::Scalar::from_f64(beta2),
                 eps: L::Scalar::from_f64(eps),
                 weight_decay: L::Scalar::ZERO,
+                ..AdamConfig::new(L::Scalar::ZERO)
             };
             let adam = Adam::<L>::new(config).expect("valid config");
             train::<L, _, E, N>(Trainer::new(net, adam, E::ZERO), &x, &t, case, tol_train)

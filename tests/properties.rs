@@ -604,6 +604,7 @@ fn zero_learning_rate_leaves_parameters_bit_identical() {
             lr: 0.0,
             momentum: 0.9,
             weight_decay: 0.1,
+            ..SgdConfig::new(0.0)
         };
         unchanged(net, Sgd::<Net>::new(sgd)?, &x, &t)?;
         unchanged(
@@ -832,11 +833,11 @@ fn non_finite_batches_are_rejected_and_change_nothing() {
     );
     run(CASES, strategy, |((p, x, t), bad, at, in_target)| {
         let (x, t): (InputBatch<Net, N>, OutputBatch<Net, N>) = (batch(&x), batch(&t));
-        let sgd = Sgd::<Net>::new(SgdConfig {
-            lr: 0.1,
-            momentum: 0.9,
-            weight_decay: 0.01,
-        })?;
+        let sgd = Sgd::<Net>::new(
+            SgdConfig::new(0.1)
+                .with_momentum(0.9)
+                .with_weight_decay(0.01),
+        )?;
         let mut trainer = Trainer::<_, _, _, N>::new(net_from::<Net>(&p), sgd, Mse);
         // One good step, so the buffers and the velocity hold something to protect.
         trainer.step(&x, &t)?;

@@ -223,6 +223,7 @@ fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
         lr,
         momentum,
         weight_decay,
+        ..SgdConfig::new(0.0)
     };
     let bad_sgd = [
         (sgd(-0.1, 0.0, 0.0), "lr"),
@@ -247,6 +248,7 @@ fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
         beta2,
         eps,
         weight_decay,
+        ..AdamConfig::new(0.0)
     };
     let bad_adam = [
         (adam(-1.0, 0.9, 0.999, 1e-8, 0.0), "lr"),

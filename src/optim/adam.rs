@@ -1,6 +1,9 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
-use crate::optim::{Optimizer, non_negative, positive, unit_interval};
+use crate::optim::{
+    Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, refusal, unit_interval,
+};
+use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Adam`], with PyTorch's meaning and defaults.
@@ -16,6 +19,12 @@ pub struct AdamConfig<S> {
     pub eps: S,
     /// L2 penalty λ ≥ 0, added to the gradient as λ·p (PyTorch's `weight_decay`). Default 0.
     pub weight_decay: S,
+    /// Largest L2 norm of all gradients together (`clip_grad_norm_`): finite and > 0,
+    /// or `None` (the default) for no norm clipping. See [`crate::optim`].
+    pub clip_norm: Option<S>,
+    /// Largest magnitude of each gradient (`clip_grad_value_`): finite and > 0, or
+    /// `None` (the default) for no value clipping. See [`crate::optim`].
+    pub clip_value: Option<S>,
 }
 
 impl<S: Scalar> AdamConfig<S> {
@@ -27,7 +36,49 @@ impl<S: Scalar> AdamConfig<S> {
             beta2: S::from_f64(0.999),
             eps: S::from_f64(1e-8),
             weight_decay: S::ZERO,
+            clip_norm: None,
+            clip_value: None,
         }
+    }
+
+    /// This config with the moment decays β1 and β2.
+    pub const fn with_betas(mut self, beta1: S, beta2: S) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+
+    /// This config with `eps`.
+    pub const fn with_eps(mut self, eps: S) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// This config with weight decay λ.
+    pub const fn with_weight_decay(mut self, weight_decay: S) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// This config with the gradients' global L2 norm clipped to `max_norm`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::AdamConfig;
+    /// let config = AdamConfig::new(1e-3_f32).with_clip_norm(1.0);
+    /// assert_eq!(config.clip_norm, Some(1.0));
+    /// assert!(AdamConfig::new(1e-3_f32).with_clip_value(f32::NAN).validate().is_err());
+    /// ```
+    pub const fn with_clip_norm(mut self, max_norm: S) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+
+    /// This config with every gradient clamped to `[-max_value, max_value]`.
+    pub const fn with_clip_value(mut self, max_value: S) -> Self {
+        self.clip_value = Some(max_value);
+        self
     }
 
     /// Checks every field's range.
@@ -40,7 +91,9 @@ impl<S: Scalar> AdamConfig<S> {
         unit_interval(self.beta1, "beta1")?;
         unit_interval(self.beta2, "beta2")?;
         positive(self.eps, "eps")?;
-        non_negative(self.weight_decay, "weight_decay")
+        non_negative(self.weight_decay, "weight_decay")?;
+        clip_threshold(self.clip_norm, "clip_norm")?;
+        clip_threshold(self.clip_value, "clip_value")
     }
 }
 
@@ -58,9 +111,13 @@ impl<S: Scalar> Default for AdamConfig<S> {
 /// ```
 ///
 /// computed in PyTorch's order: `p ← p − (lr / (1 − β1^k)) · m / (√v / √(1 − β2^k) + eps)`,
-/// with the two bias corrections as per-step scalars (1/√(1 − β2^k) as a factor).
+/// with the two bias corrections as per-step scalars.
 ///
 /// Its state is two buffers shaped like the network's gradients, plus β1^k and β2^k.
+///
+/// [`Adam::ZERO`](Zero::ZERO) is unconfigured: every field is 0 (so a `static` holding
+/// it costs no flash, only zeroed RAM), and its update does nothing until
+/// [`set_config`](Adam::set_config) gives it a valid configuration.
 ///
 /// # Examples
 ///
@@ -74,8 +131,11 @@ impl<S: Scalar> Default for AdamConfig<S> {
 #[derive(Debug)]
 pub struct Adam<L: Layer> {
     config: AdamConfig<L::Scalar>,
+    /// `clip_norm` and `clip_value` as recorded in state records: 0 for off.
+    clip: [L::Scalar; 2],
     m: GradsOf<L>,
     v: GradsOf<L>,
+    /// β1^k and β2^k; 0 before the first step.
     beta1_pow: L::Scalar,
     beta2_pow: L::Scalar,
     steps: u32,
@@ -114,6 +174,10 @@ impl<L: Layer> Adam<L> {
     pub fn set_config(&mut self, config: AdamConfig<L::Scalar>) -> Result<(), Error> {
         config.validate()?;
         self.config = config;
+        self.clip = [
+            config.clip_norm.unwrap_or(L::Scalar::ZERO),
+            config.clip_value.unwrap_or(L::Scalar::ZERO),
+        ];
         Ok(())
     }
 
@@ -137,47 +201,200 @@ impl<L: Layer> Zero for Adam<L> {
             lr: L::Scalar::ZERO,
             beta1: L::Scalar::ZERO,
             beta2: L::Scalar::ZERO,
-            eps: L::Scalar::ONE,
+            eps: L::Scalar::ZERO,
             weight_decay: L::Scalar::ZERO,
+            clip_norm: None,
+            clip_value: None,
         },
+        clip: [L::Scalar::ZERO; 2],
         m: GradsOf::<L>::ZERO,
         v: GradsOf::<L>::ZERO,
-        beta1_pow: L::Scalar::ONE,
-        beta2_pow: L::Scalar::ONE,
+        beta1_pow: L::Scalar::ZERO,
+        beta2_pow: L::Scalar::ZERO,
         steps: 0,
     };
 }
 
+impl<L: Layer> LearningRate<L::Scalar> for Adam<L> {
+    fn lr(&self) -> L::Scalar {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: L::Scalar) -> Result<(), Error> {
+        non_negative(lr, "lr")?;
+        self.config.lr = lr;
+        Ok(())
+    }
+}
+
+/// Record order: lr, beta1, beta2, eps, weight_decay, clip_norm, clip_value (0 for
+/// off), beta1^k, beta2^k (0 before the first step), m, v; the counter is k.
+impl<L: Architecture> OptimizerState<L> for Adam<L> {
+    const ID: u32 = 3;
+    const STATE_COUNT: usize = 9 + 2 * L::TRAINABLE_COUNT;
+
+    fn state(&self) -> impl Iterator<Item = &[L::Scalar]> {
+        let c = &self.config;
+        [&c.lr, &c.beta1, &c.beta2, &c.eps, &c.weight_decay]
+            .into_iter()
+            .map(core::slice::from_ref)
+            .chain([&self.clip[..]])
+            .chain([&self.beta1_pow, &self.beta2_pow].map(core::slice::from_ref))
+            .chain(self.m.slices())
+            .chain(self.v.slices())
+    }
+
+    fn counter(&self) -> u64 {
+        u64::from(self.steps)
+    }
+
+    fn restore(
+        &mut self,
+        state: impl Iterator<Item = L::Scalar> + Clone,
+        counter: u64,
+    ) -> Result<(), Error> {
+        let one = L::Scalar::ONE;
+        let zero = L::Scalar::ZERO;
+        let mut values = state;
+        let mut next = || values.next().ok_or(RecordError::Inconsistent);
+        let config = AdamConfig {
+            lr: next()?,
+            beta1: next()?,
+            beta2: next()?,
+            eps: next()?,
+            weight_decay: next()?,
+            clip_norm: Some(next()?).filter(|&c| c != zero),
+            clip_value: Some(next()?).filter(|&c| c != zero),
+        };
+        let (beta1_pow, beta2_pow) = (next()?, next()?);
+        // An unconfigured optimizer (`Adam::ZERO`) has eps 0 and nothing else set.
+        if config != Self::ZERO.config || counter != 0 {
+            config.validate()?;
+        }
+        // β^k lies in [0, 1]; before the first step it is 0.
+        let power_ok = |p: L::Scalar| p >= zero && p <= one && (counter != 0 || p == zero);
+        if !power_ok(beta1_pow) || !power_ok(beta2_pow) {
+            return Err(RecordError::InvalidState {
+                what: "Adam beta power",
+            }
+            .into());
+        }
+        let steps = u32::try_from(counter).map_err(|_| RecordError::InvalidState {
+            what: "Adam step count",
+        })?;
+        let buffers = self.m.scalar_count();
+        if buffers != L::TRAINABLE_COUNT || self.v.scalar_count() != buffers {
+            return Err(RecordError::Inconsistent.into());
+        }
+        // The second moment is a running mean of squares.
+        if values.clone().skip(buffers).any(|v| v < zero) {
+            return Err(RecordError::InvalidState {
+                what: "Adam second moment",
+            }
+            .into());
+        }
+        self.config = config;
+        self.clip = [
+            config.clip_norm.unwrap_or(zero),
+            config.clip_value.unwrap_or(zero),
+        ];
+        self.beta1_pow = beta1_pow;
+        self.beta2_pow = beta2_pow;
+        self.steps = steps;
+        let buffers = self.m.slices_mut().chain(self.v.slices_mut()).flatten();
+        for (dst, src) in buffers.zip(values) {
+            *dst = src;
+        }
+        Ok(())
+    }
+}
+
 impl<L: Layer> Optimizer<L> for Adam<L> {
-    fn update(&mut self, net: &mut L, grads: &L::Grads) {
+    fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
+        let config = self.config;
+        if config.eps == L::Scalar::ZERO {
+            // Unconfigured (`Adam::ZERO`): a valid configuration has eps > 0.
+            return Ok(());
+        }
+        match Clip::new(grads, config.clip_norm, config.clip_value)? {
+            None => self.step(net, grads, |g| g),
+            Some(clip) => self.step(net, grads, |g| clip.apply(g)),
+        }
+    }
+}
+
+impl<L: Layer> Adam<L> {
+    /// One guarded step with the gradients seen through `clip`: a check pass, then a
+    /// writing pass with the same arithmetic.
+    fn step(
+        &mut self,
+        net: &mut L,
+        grads: &L::Grads,
+        clip: impl Fn(L::Scalar) -> L::Scalar + Copy,
+    ) -> Result<(), Error> {
         let AdamConfig {
             lr,
             beta1,
             beta2,
             eps,
             weight_decay,
+            ..
         } = self.config;
         let one = L::Scalar::ONE;
-        self.steps = self.steps.saturating_add(1);
-        self.beta1_pow *= beta1;
-        self.beta2_pow *= beta2;
+        let (beta1_pow, beta2_pow) = if self.steps == 0 {
+            (beta1, beta2)
+        } else {
+            (self.beta1_pow * beta1, self.beta2_pow * beta2)
+        };
+        let correction1 = one - beta1_pow;
         // As PyTorch computes it: the bias corrections fold into two per-step scalars,
-        // step = lr / (1 − β1^k) and 1 / √(1 − β2^k), leaving one division per parameter.
-        let step = lr / (one - self.beta1_pow);
-        let inv_root2 = one / (one - self.beta2_pow).sqrt();
-        let slices = net
-            .trainable_mut()
-            .zip(grads.slices())
-            .zip(self.m.slices_mut())
-            .zip(self.v.slices_mut());
-        for (((p, g), m), v) in slices {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = g + weight_decay * *p;
-                *m = beta1 * *m + (one - beta1) * g;
-                *v = beta2 * *v + (one - beta2) * g * g;
-                let denom = v.sqrt() * inv_root2 + eps;
-                *p -= step * *m / denom;
+        // lr / (1 − β1^k) and 1 / √(1 − β2^k), leaving one division per parameter.
+        let step_size = lr / correction1;
+        let inv_root2 = one / (one - beta2_pow).sqrt();
+        let moments = |p: L::Scalar, g: L::Scalar, m: L::Scalar, v: L::Scalar| {
+            let g = clip(g) + weight_decay * p;
+            (
+                beta1 * m + (one - beta1) * g,
+                beta2 * v + (one - beta2) * g * g,
+            )
+        };
+        let step = |p: L::Scalar, m: L::Scalar, v: L::Scalar| {
+            p - step_size * m / (v.sqrt() * inv_root2 + eps)
+        };
+        // The check pass. Its cheap form skips the square root and the division: as
+        // the denominator is ≥ eps, |m|·bound ≤ LARGE bounds the step, so with
+        // |p| ≤ LARGE and v ≤ LARGE every new value is finite. Only if that fails
+        // somewhere is the exact update computed.
+        let large = L::Scalar::from_f64(1e37);
+        let bound = (one / correction1) * (one / eps).max(one) * lr.max(one);
+        let mut bounded = true;
+        net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
+            for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
+                let (m, v) = moments(p, g, m, v);
+                bounded &= (m.abs() * bound <= large) & (p.abs() <= large) & (v <= large);
+            }
+        });
+        if !bounded {
+            let mut finite = true;
+            net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
+                for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
+                    let (m, v) = moments(p, g, m, v);
+                    finite &= m.is_finite() & v.is_finite() & step(p, m, v).is_finite();
+                }
+            });
+            if !finite {
+                return Err(refusal(grads));
             }
         }
+        self.steps = self.steps.saturating_add(1);
+        self.beta1_pow = beta1_pow;
+        self.beta2_pow = beta2_pow;
+        net.visit_trainable(grads, [&mut self.m, &mut self.v], &mut |p, g, [m, v]| {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                (*m, *v) = moments(*p, g, *m, *v);
+                *p = step(*p, *m, *v);
+            }
+        });
+        Ok(())
     }
 }

@@ -1,6 +1,11 @@
 //! Stochastic gradient descent with momentum and weight decay (`torch.optim.SGD`).
 
-use crate::optim::{Optimizer, non_negative, unit_interval};
+use core::mem::size_of;
+
+use crate::optim::{
+    Clip, LearningRate, Optimizer, clip_threshold, non_negative, refusal, unit_interval,
+};
+use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::{Error, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
@@ -12,6 +17,12 @@ pub struct SgdConfig<S> {
     pub momentum: S,
     /// L2 penalty λ ≥ 0, added to the gradient as λ·p (biases included). Default 0.
     pub weight_decay: S,
+    /// Largest L2 norm of all gradients together (`clip_grad_norm_`): finite and > 0,
+    /// or `None` (the default) for no norm clipping. See [`crate::optim`].
+    pub clip_norm: Option<S>,
+    /// Largest magnitude of each gradient (`clip_grad_value_`): finite and > 0, or
+    /// `None` (the default) for no value clipping. See [`crate::optim`].
+    pub clip_value: Option<S>,
 }
 
 impl<S: Scalar> SgdConfig<S> {
@@ -21,7 +32,42 @@ impl<S: Scalar> SgdConfig<S> {
             lr,
             momentum: S::ZERO,
             weight_decay: S::ZERO,
+            clip_norm: None,
+            clip_value: None,
         }
+    }
+
+    /// This config with momentum μ.
+    pub const fn with_momentum(mut self, momentum: S) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// This config with weight decay λ.
+    pub const fn with_weight_decay(mut self, weight_decay: S) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// This config with the gradients' global L2 norm clipped to `max_norm`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::SgdConfig;
+    /// let config = SgdConfig::new(0.1_f32).with_clip_norm(1.0).with_clip_value(0.5);
+    /// assert_eq!((config.clip_norm, config.clip_value), (Some(1.0), Some(0.5)));
+    /// assert!(SgdConfig::new(0.1_f32).with_clip_norm(0.0).validate().is_err());
+    /// ```
+    pub const fn with_clip_norm(mut self, max_norm: S) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+
+    /// This config with every gradient clamped to `[-max_value, max_value]`.
+    pub const fn with_clip_value(mut self, max_value: S) -> Self {
+        self.clip_value = Some(max_value);
+        self
     }
 
     /// Checks every field's range.
@@ -32,7 +78,9 @@ impl<S: Scalar> SgdConfig<S> {
     pub fn validate(&self) -> Result<(), Error> {
         non_negative(self.lr, "lr")?;
         unit_interval(self.momentum, "momentum")?;
-        non_negative(self.weight_decay, "weight_decay")
+        non_negative(self.weight_decay, "weight_decay")?;
+        clip_threshold(self.clip_norm, "clip_norm")?;
+        clip_threshold(self.clip_value, "clip_value")
     }
 }
 
@@ -51,6 +99,10 @@ pub trait Velocity {
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(
         storage: &mut Self::Buffer<G>,
     ) -> Option<&mut G>;
+    /// The buffer, shared, if this storage has one.
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(
+        storage: &Self::Buffer<G>,
+    ) -> Option<&G>;
 }
 
 /// A momentum buffer shaped like the network's gradients (the default).
@@ -63,6 +115,10 @@ impl Velocity for WithMomentum {
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &mut G) -> Option<&mut G> {
         Some(storage)
     }
+    #[inline(always)]
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(storage: &G) -> Option<&G> {
+        Some(storage)
+    }
 }
 
 /// No momentum buffer: plain SGD that costs no optimizer memory.
@@ -73,6 +129,10 @@ impl Velocity for NoMomentum {
     type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq> = ();
     #[inline(always)]
     fn buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>(_storage: &mut ()) -> Option<&mut G> {
+        None
+    }
+    #[inline(always)]
+    fn buffer_ref<G: Zero + Copy + core::fmt::Debug + PartialEq>(_storage: &()) -> Option<&G> {
         None
     }
 }
@@ -97,15 +157,17 @@ impl Velocity for NoMomentum {
 /// use stackprop::{Dense, NoMomentum, Sgd, SgdConfig, Sigmoid, Tanh};
 /// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
 ///
-/// let momentum = Sgd::<Net>::new(SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 1e-4 })?;
+/// let momentum = Sgd::<Net>::new(SgdConfig::new(0.1).with_momentum(0.9).with_weight_decay(1e-4))?;
 /// let plain = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
 /// assert!(size_of_val(&plain) < size_of_val(&momentum));
 /// // Momentum without a buffer is refused.
-/// assert!(Sgd::<Net, NoMomentum>::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.1) }).is_err());
+/// assert!(Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.1).with_momentum(0.9)).is_err());
 /// # Ok::<(), stackprop::Error>(())
 /// ```
 pub struct Sgd<L: Layer, V: Velocity = WithMomentum> {
     config: SgdConfig<L::Scalar>,
+    /// `clip_norm` and `clip_value` as recorded in state records: 0 for off.
+    clip: [L::Scalar; 2],
     velocity: V::Buffer<L::Grads>,
     started: bool,
 }
@@ -168,6 +230,10 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
             });
         }
         self.config = config;
+        self.clip = [
+            config.clip_norm.unwrap_or(L::Scalar::ZERO),
+            config.clip_value.unwrap_or(L::Scalar::ZERO),
+        ];
         Ok(())
     }
 
@@ -181,41 +247,167 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
 impl<L: Layer, V: Velocity> Zero for Sgd<L, V> {
     const ZERO: Self = Self {
         config: SgdConfig::ZERO,
+        clip: [L::Scalar::ZERO; 2],
         velocity: Zero::ZERO,
         started: false,
     };
 }
 
-impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
-    fn update(&mut self, net: &mut L, grads: &L::Grads) {
-        let SgdConfig {
-            lr,
-            momentum,
-            weight_decay,
-        } = self.config;
-        let first = !self.started;
-        self.started = true;
-        match V::buffer(&mut self.velocity) {
-            Some(velocity) if momentum != L::Scalar::ZERO => {
-                let slices = net
-                    .trainable_mut()
-                    .zip(grads.slices())
-                    .zip(velocity.slices_mut());
-                for ((p, g), v) in slices {
-                    for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
-                        let g = g + weight_decay * *p;
-                        *v = if first { g } else { momentum * *v + g };
-                        *p -= lr * *v;
-                    }
-                }
-            }
+impl<L: Layer, V: Velocity> LearningRate<L::Scalar> for Sgd<L, V> {
+    fn lr(&self) -> L::Scalar {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: L::Scalar) -> Result<(), Error> {
+        non_negative(lr, "lr")?;
+        self.config.lr = lr;
+        Ok(())
+    }
+}
+
+/// Record order: lr, momentum, weight_decay, clip_norm, clip_value (0 for off), then
+/// the velocity buffer (if `V` keeps one); the counter is 1 once a step has been taken.
+impl<L: Architecture, V: Velocity> OptimizerState<L> for Sgd<L, V> {
+    const ID: u32 = if Self::VELOCITY == 0 { 1 } else { 2 };
+    const STATE_COUNT: usize = 5 + Self::VELOCITY;
+
+    fn state(&self) -> impl Iterator<Item = &[L::Scalar]> {
+        let c = &self.config;
+        [&c.lr, &c.momentum, &c.weight_decay]
+            .into_iter()
+            .map(core::slice::from_ref)
+            .chain([&self.clip[..]])
+            .chain(
+                V::buffer_ref(&self.velocity)
+                    .into_iter()
+                    .flat_map(Tensors::slices),
+            )
+    }
+
+    fn counter(&self) -> u64 {
+        u64::from(self.started)
+    }
+
+    fn restore(
+        &mut self,
+        state: impl Iterator<Item = L::Scalar> + Clone,
+        counter: u64,
+    ) -> Result<(), Error> {
+        let mut values = state;
+        let mut next = || values.next().ok_or(RecordError::Inconsistent);
+        let config = SgdConfig {
+            lr: next()?,
+            momentum: next()?,
+            weight_decay: next()?,
+            clip_norm: Some(next()?).filter(|&c| c != L::Scalar::ZERO),
+            clip_value: Some(next()?).filter(|&c| c != L::Scalar::ZERO),
+        };
+        let started = match counter {
+            0 => false,
+            1 => true,
             _ => {
-                for (p, g) in net.trainable_mut().zip(grads.slices()) {
-                    for (p, &g) in p.iter_mut().zip(g) {
-                        *p -= lr * (g + weight_decay * *p);
-                    }
+                return Err(RecordError::InvalidState {
+                    what: "SGD counter",
                 }
+                .into());
+            }
+        };
+        let velocity = V::buffer_ref(&self.velocity).map_or(0, Tensors::scalar_count);
+        if velocity != Self::VELOCITY {
+            return Err(RecordError::Inconsistent.into());
+        }
+        // Checks the configuration (momentum against a missing buffer too) and sets it;
+        // after that nothing can fail.
+        self.set_config(config)?;
+        if let Some(velocity) = V::buffer(&mut self.velocity) {
+            for (dst, src) in velocity.slices_mut().flatten().zip(values) {
+                *dst = src;
             }
         }
+        self.started = started;
+        Ok(())
     }
+}
+
+impl<L: Layer, V: Velocity> Sgd<L, V> {
+    /// The scalars in the velocity buffer: the trainable parameters, or 0.
+    const VELOCITY: usize = size_of::<V::Buffer<L::Grads>>() / size_of::<L::Scalar>();
+}
+
+impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
+    fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
+        let config = self.config;
+        let first = !self.started;
+        let velocity = match V::buffer(&mut self.velocity) {
+            Some(velocity) if config.momentum != L::Scalar::ZERO => Some(velocity),
+            _ => None,
+        };
+        match Clip::new(grads, config.clip_norm, config.clip_value)? {
+            None => sgd(net, grads, velocity, config, first, |g| g)?,
+            Some(clip) => sgd(net, grads, velocity, config, first, |g| clip.apply(g))?,
+        }
+        self.started = true;
+        Ok(())
+    }
+}
+
+/// One guarded SGD step with the gradients seen through `clip`: a check pass, then a
+/// writing pass with the same arithmetic.
+fn sgd<L: Layer>(
+    net: &mut L,
+    grads: &L::Grads,
+    velocity: Option<&mut L::Grads>,
+    config: SgdConfig<L::Scalar>,
+    first: bool,
+    clip: impl Fn(L::Scalar) -> L::Scalar + Copy,
+) -> Result<(), Error> {
+    let SgdConfig {
+        lr,
+        momentum,
+        weight_decay,
+        ..
+    } = config;
+    match velocity {
+        Some(velocity) => {
+            // v ← g at the first step, else μ·v + g; p ← p − lr·v.
+            let step = |p: L::Scalar, g: L::Scalar, v: L::Scalar| {
+                let g = clip(g) + weight_decay * p;
+                let v = if first { g } else { momentum * v + g };
+                (p - lr * v, v)
+            };
+            let mut finite = true;
+            net.inspect_trainable(grads, [&*velocity], &mut |p, g, [v]| {
+                for ((&p, &g), &v) in p.iter().zip(g).zip(v) {
+                    let (p, v) = step(p, g, v);
+                    finite &= p.is_finite() & v.is_finite();
+                }
+            });
+            if !finite {
+                return Err(refusal(grads));
+            }
+            net.visit_trainable(grads, [velocity], &mut |p, g, [v]| {
+                for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+                    (*p, *v) = step(*p, g, *v);
+                }
+            });
+        }
+        None => {
+            let step = |p: L::Scalar, g: L::Scalar| p - lr * (clip(g) + weight_decay * p);
+            let mut finite = true;
+            net.inspect_trainable(grads, [], &mut |p, g, []| {
+                for (&p, &g) in p.iter().zip(g) {
+                    finite &= step(p, g).is_finite();
+                }
+            });
+            if !finite {
+                return Err(refusal(grads));
+            }
+            net.visit_trainable(grads, [], &mut |p, g, []| {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    *p = step(*p, g);
+                }
+            });
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,347 @@
+//! The watchdog keeps an unattended training stream healthy: poisoned samples (huge
+//! values, NaN inputs and targets) and a learning-rate blow-up are injected into a
+//! stream of batches, and the watched model ends up as good as one trained on the clean
+//! stream, with finite parameters at every step.
+
+use stackprop::*;
+
+/// Two Gaussian-ish blobs per class on a ring: four clusters, two classes (XOR-like).
+type Net = (Dense<2, 16, Relu>, Dense<16, 2, Identity>);
+type Opt = Sgd<Net>;
+type Store = Snapshot<Net, Opt>;
+const N: usize = 4;
+const STEPS: usize = 3000;
+/// The step at which the learning rate is set 2000 times too high.
+const LR_BLOWUP_AT: usize = 1500;
+const LR: f32 = 0.05;
+const ADAM_LR: f32 = 0.01;
+
+fn sample(rng: &mut Rng) -> ([f32; 2], [f32; 2]) {
+    let corner = rng.below(4);
+    let (cx, cy) = [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)][corner as usize];
+    let jitter = |rng: &mut Rng| (rng.next_f64() as f32 - 0.5) * 0.8;
+    let x = [cx + jitter(rng), cy + jitter(rng)];
+    let t = if corner < 2 { [1.0, 0.0] } else { [0.0, 1.0] };
+    (x, t)
+}
+
+fn dataset(seed: u64, len: usize) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+    let mut rng = Rng::new(seed);
+    (0..len).map(|_| sample(&mut rng)).unzip()
+}
+
+/// What a poisoned stream slips into a batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Poison {
+    HugeInput,
+    HugeTarget,
+    NanInput,
+    NanTarget,
+}
+
+/// The batch of each step, clean or with one poisoned sample (about 8 % of batches).
+/// One step's inputs, targets and the poison slipped in, if any.
+type Batch = ([[f32; 2]; N], [[f32; 2]; N], Option<Poison>);
+
+fn batches(poisoned: bool) -> Vec<Batch> {
+    let mut rng = Rng::new(2024);
+    (0..STEPS)
+        .map(|_| {
+            let mut x = [[0.0; 2]; N];
+            let mut t = [[0.0; 2]; N];
+            for (x, t) in x.iter_mut().zip(&mut t) {
+                (*x, *t) = sample(&mut rng);
+            }
+            let which = rng.below(50);
+            let slot = rng.below(N as u64) as usize;
+            let poison = match which {
+                0 => Some(Poison::HugeInput),
+                1 => Some(Poison::HugeTarget),
+                2 => Some(Poison::NanInput),
+                3 => Some(Poison::NanTarget),
+                _ => None,
+            }
+            .filter(|_| poisoned);
+            match poison {
+                Some(Poison::HugeInput) => x[slot] = [3e4, -2e4],
+                Some(Poison::HugeTarget) => t[slot] = [1e5, 1e5],
+                Some(Poison::NanInput) => x[slot][1] = f32::NAN,
+                Some(Poison::NanTarget) => t[slot][0] = f32::NAN,
+                None => {}
+            }
+            (x, t, poison)
+        })
+        .collect()
+}
+
+fn sgd() -> Opt {
+    Sgd::new(SgdConfig::new(LR).with_momentum(0.9)).expect("valid")
+}
+
+fn adam() -> Adam<Net> {
+    Adam::new(AdamConfig::new(ADAM_LR)).expect("valid")
+}
+
+fn trainer() -> Trainer<Net, Opt, SoftmaxCrossEntropy, N> {
+    trainer_with(sgd())
+}
+
+fn trainer_with<O>(optimizer: O) -> Trainer<Net, O, SoftmaxCrossEntropy, N> {
+    let mut net = Net::ZERO;
+    net.init(Init::HeUniform, &mut Rng::new(7));
+    Trainer::new(net, optimizer, SoftmaxCrossEntropy)
+}
+
+fn evaluate<O>(trainer: &mut Trainer<Net, O, SoftmaxCrossEntropy, N>) -> Evaluation<f32> {
+    let (x, t) = dataset(99, 400);
+    let data = Samples::new(&x, &t).expect("same length");
+    trainer.evaluate(&data).expect("clean data")
+}
+
+fn all_finite<O>(trainer: &Trainer<Net, O, SoftmaxCrossEntropy, N>) -> bool {
+    trainer.net.params().flatten().all(|p| p.is_finite())
+}
+
+fn config() -> WatchdogConfig<f32> {
+    WatchdogConfig {
+        blowup: 20.0,
+        loss_floor: 0.5,
+        warmup: 32,
+        snapshot_every: 50,
+        patience: 2,
+        lr_factor: 0.5,
+        min_lr: 1e-4,
+        max_rollbacks: 6,
+    }
+}
+
+#[test]
+fn clean_training_learns_the_task() {
+    let mut trainer = trainer();
+    for (x, t, _) in batches(false) {
+        trainer.step(&x, &t).expect("clean data");
+    }
+    let eval = evaluate(&mut trainer);
+    assert!(eval.accuracy() > 0.98, "{eval:?}");
+}
+
+#[test]
+fn the_watchdog_recovers_from_poison_and_a_learning_rate_blowup() {
+    recovers(sgd, LR);
+}
+
+#[test]
+fn the_watchdog_recovers_adam_too() {
+    recovers(adam, ADAM_LR);
+}
+
+/// Trains on the clean stream and, watched, on the poisoned one with the learning rate
+/// set 2000× too high at [`LR_BLOWUP_AT`]; compares the two.
+fn recovers<O>(optimizer: fn() -> O, lr: f32)
+where
+    O: Optimizer<Net> + LearningRate<f32> + Clone,
+{
+    let mut clean = trainer_with(optimizer());
+    for (x, t, _) in batches(false) {
+        clean.step(&x, &t).expect("clean data");
+    }
+    let clean = evaluate(&mut clean);
+
+    let mut trainer = trainer_with(optimizer());
+    let store = Snapshot::new(trainer.net, trainer.optimizer.clone());
+    let mut watchdog = Watchdog::<f32, _, 32>::new(config(), store).expect("valid");
+    let mut rolled_back_after_blowup = false;
+    let mut poisons = [0; 4];
+    let (mut huge_trained, mut huge_refused) = (0, 0);
+    for (step, (x, t, poison)) in batches(true).into_iter().enumerate() {
+        if step == LR_BLOWUP_AT {
+            trainer.optimizer.set_lr(lr * 2000.0).expect("finite");
+        }
+        let outcome = watchdog
+            .step(&mut trainer, &x, &t)
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
+        assert!(all_finite(&trainer), "step {step}: non-finite parameters");
+        if let Some(poison) = poison {
+            poisons[poison as usize] += 1;
+            // A batch with a huge sample is trained on only if its loss stays within
+            // bounds (a huge input the network already classifies right costs ~0).
+            match outcome {
+                StepOutcome::Trained(e) => {
+                    assert!(
+                        matches!(poison, Poison::HugeInput) && e < 1.0,
+                        "step {step}: {poison:?} trained on with loss {e}"
+                    );
+                    huge_trained += 1;
+                }
+                _ => {
+                    huge_refused +=
+                        usize::from(matches!(poison, Poison::HugeInput | Poison::HugeTarget))
+                }
+            }
+        }
+        if step >= LR_BLOWUP_AT && matches!(outcome, StepOutcome::RolledBack { .. }) {
+            rolled_back_after_blowup = true;
+        }
+    }
+    let stats = watchdog.stats();
+    let watched = evaluate(&mut trainer);
+    println!(
+        "clean {clean:?}\nwatched {watched:?}\n{stats:?}\npoisons {poisons:?}, \
+         huge samples refused {huge_refused}, trained on {huge_trained}"
+    );
+
+    assert!(poisons.iter().all(|&n| n > 0), "{poisons:?}");
+    assert_eq!(
+        stats.bad_data,
+        poisons[2] + poisons[3],
+        "NaN batches are refused"
+    );
+    assert!(rolled_back_after_blowup, "{stats:?}");
+    assert!(stats.rollbacks >= 1 && stats.snapshots > 10, "{stats:?}");
+    assert!(
+        trainer.optimizer.lr() <= LR,
+        "lr {}",
+        trainer.optimizer.lr()
+    );
+    assert!(watched.accuracy() >= clean.accuracy() - 0.02, "{watched:?}");
+    assert!(
+        watched.loss <= clean.loss * 3.0 + 0.02,
+        "{watched:?} vs {clean:?}"
+    );
+}
+
+#[test]
+fn without_the_watchdog_the_same_stream_ruins_the_model() {
+    // The guard alone keeps the parameters finite, but huge samples and the
+    // learning-rate blow-up are trained on.
+    let mut trainer = trainer();
+    for (step, (x, t, _)) in batches(true).into_iter().enumerate() {
+        if step == LR_BLOWUP_AT {
+            trainer.optimizer.set_lr(LR * 2000.0).expect("finite");
+        }
+        let _ = trainer.step(&x, &t);
+        assert!(all_finite(&trainer), "step {step}");
+    }
+    let eval = evaluate(&mut trainer);
+    println!("unwatched {eval:?}");
+    assert!(eval.accuracy() < 0.9, "{eval:?}");
+}
+
+#[test]
+fn endless_divergence_ends_in_an_error_at_the_snapshot() {
+    let mut trainer = trainer();
+    let config = WatchdogConfig {
+        max_rollbacks: 3,
+        ..config()
+    };
+    let mut watchdog = Watchdog::<f32, Store, 32>::new(config, Store::ZERO).expect("valid");
+    let data = batches(false);
+    for (x, t, _) in &data[..200] {
+        watchdog.step(&mut trainer, x, t).expect("clean");
+    }
+    let snapshot = watchdog.stats().snapshots;
+    // Every target now off the scale (both positive, so the cross-entropy is huge
+    // whatever the logits): every step blows up.
+    let mut result = Ok(StepOutcome::Trained(0.0));
+    for (x, _, _) in &data[200..260] {
+        result = watchdog.step(&mut trainer, x, &[[1e6, 1e6]; N]);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(Error::Diverged { rollbacks: 4 }));
+    assert_eq!(watchdog.stats().snapshots, snapshot);
+    assert!(trainer.optimizer.lr() < LR / 8.0);
+    // The restored snapshot still classifies.
+    assert!(evaluate(&mut trainer).accuracy() > 0.9);
+}
+
+#[test]
+fn configs_out_of_range_are_refused() {
+    let bad = [
+        (
+            WatchdogConfig {
+                blowup: 1.0,
+                ..config()
+            },
+            "blowup",
+        ),
+        (
+            WatchdogConfig {
+                blowup: f32::NAN,
+                ..config()
+            },
+            "blowup",
+        ),
+        (
+            WatchdogConfig {
+                loss_floor: -1.0,
+                ..config()
+            },
+            "loss_floor",
+        ),
+        (
+            WatchdogConfig {
+                snapshot_every: 0,
+                ..config()
+            },
+            "snapshot_every",
+        ),
+        (
+            WatchdogConfig {
+                patience: 0,
+                ..config()
+            },
+            "patience",
+        ),
+        (
+            WatchdogConfig {
+                lr_factor: 0.0,
+                ..config()
+            },
+            "lr_factor",
+        ),
+        (
+            WatchdogConfig {
+                lr_factor: 1.5,
+                ..config()
+            },
+            "lr_factor",
+        ),
+        (
+            WatchdogConfig {
+                min_lr: f32::INFINITY,
+                ..config()
+            },
+            "min_lr",
+        ),
+        (
+            WatchdogConfig {
+                max_rollbacks: 0,
+                ..config()
+            },
+            "max_rollbacks",
+        ),
+    ];
+    for (config, field) in bad {
+        match Watchdog::<f32, Store, 4>::new(config, Store::ZERO) {
+            Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
+            other => panic!("{config:?}: {:?}", other.map(|w| w.stats())),
+        }
+    }
+    assert!(WatchdogConfig::<f32>::default().validate().is_ok());
+}
+
+#[test]
+fn the_snapshot_costs_one_network_and_one_optimizer() {
+    type T = Trainer<Net, Opt, SoftmaxCrossEntropy, N>;
+    const PARTS: usize = T::FOOTPRINT.params + T::FOOTPRINT.optimizer;
+    const { assert!(Store::BYTES >= PARTS && Store::BYTES <= PARTS + 8) };
+    // The watchdog adds its history of 32 losses and a few counters.
+    const { assert!(Watchdog::<f32, Store, 32>::BYTES < Store::BYTES + 32 * 4 + 128) };
+    println!(
+        "snapshot {} B, watchdog {} B",
+        Store::BYTES,
+        Watchdog::<f32, Store, 32>::BYTES
+    );
+}
