@@ -193,10 +193,76 @@ impl Scalar for f64 {
     }
 }
 
-/// `true` if every value is finite: a branch-free fold, which vectorises.
+/// `true` if every value is finite.
 #[inline]
 pub(crate) fn all_finite<S: Scalar>(values: &[S]) -> bool {
-    values.iter().fold(true, |ok, v| ok & v.is_finite())
+    let mut probe = FiniteProbe::new();
+    for &v in values {
+        probe.add(v);
+    }
+    probe.all_finite()
+}
+
+/// Tells whether every value it was given is finite, without a branch per value.
+///
+/// On SIMD targets it folds booleans, which LLVM vectorises. Elsewhere (a Cortex-M4F)
+/// a boolean fold moves each value to an integer register, and once LLVM unrolls a
+/// loop over a small constant-size array it spills those to the stack; there the probe
+/// sums `x - x` in floating point instead, which is 0 for a finite `x` and NaN
+/// otherwise, so the sum stays 0 exactly when every value was finite.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FiniteProbe<S> {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    ok: bool,
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    sum: S,
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+    scalar: core::marker::PhantomData<S>,
+}
+
+impl<S: Scalar> FiniteProbe<S> {
+    /// A probe that has seen nothing.
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            Self {
+                ok: true,
+                scalar: core::marker::PhantomData,
+            }
+        }
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            Self { sum: S::ZERO }
+        }
+    }
+
+    /// Takes `x` into account.
+    #[inline(always)]
+    #[allow(clippy::eq_op)] // `x - x` is the point: 0 for finite `x`, NaN otherwise
+    pub(crate) fn add(&mut self, x: S) {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            self.ok &= x.is_finite();
+        }
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            self.sum += x - x;
+        }
+    }
+
+    /// `true` if every value added was finite.
+    #[inline(always)]
+    pub(crate) fn all_finite(self) -> bool {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        {
+            self.ok
+        }
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            self.sum == S::ZERO
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::{Activation, Scalar};
 use tile::{DOT_I, DOT_S, LANES, ROWS, column_tiles, columns_mut, dot, outer, outer1};
 
 /// A = X·W + 1·b and Z = f(A).
-#[inline]
+#[inline(never)]
 pub fn forward<S: Scalar, F: Activation<S>, const IN: usize, const OUT: usize, const N: usize>(
     w: &[[S; OUT]; IN],
     b: Option<&[S; OUT]>,
@@ -94,7 +94,7 @@ fn outer_rows<S: Scalar, const R: usize, const W: usize, const K: usize, const O
 ///
 /// With Δ = dE/dA = dE/dZ^(l+1) ⊙ f'(A):
 /// dE/dW = Xᵀ·Δ, dE/db = Σ_rows Δ, and dE/dX = Δ·Wᵀ (only if `dx` is given).
-#[inline]
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn backward<S: Scalar, F: Activation<S>, const IN: usize, const OUT: usize, const N: usize>(
     w: &[[S; OUT]; IN],

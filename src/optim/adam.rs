@@ -4,6 +4,7 @@ use crate::optim::{
     Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, refusal, unit_interval,
 };
 use crate::persist::{Architecture, OptimizerState, RecordError};
+use crate::scalar::FiniteProbe;
 use crate::{Error, GradsOf, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Adam`], with PyTorch's meaning and defaults.
@@ -325,7 +326,9 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
 
 impl<L: Layer> Adam<L> {
     /// One guarded step with the gradients seen through `clip`: a check pass, then a
-    /// writing pass with the same arithmetic.
+    /// writing pass with the same arithmetic. Out of line, so that the clipped and
+    /// unclipped variants each get a frame of their own.
+    #[inline(never)]
     fn step(
         &mut self,
         net: &mut L,
@@ -367,25 +370,36 @@ impl<L: Layer> Adam<L> {
         // somewhere is the exact update computed.
         let large = L::Scalar::from_f64(1e37);
         let bound = (one / correction1) * (one / eps).max(one) * lr.max(one);
-        let mut bounded = true;
+        // NaN slips through `max`, so the probe catches it (and ∞) separately.
+        let mut probe = FiniteProbe::new();
+        let mut peak = L::Scalar::ZERO;
         net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
             for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                 let (m, v) = moments(p, g, m, v);
-                bounded &= (m.abs() * bound <= large) & (p.abs() <= large) & (v <= large);
+                probe.add(m);
+                probe.add(v);
+                probe.add(p);
+                peak = peak.max(m.abs() * bound).max(p.abs()).max(v);
             }
         });
-        if !bounded {
-            let mut finite = true;
+        if !(probe.all_finite() && peak <= large) {
+            let mut probe = FiniteProbe::new();
             net.inspect_trainable(grads, [&self.m, &self.v], &mut |p, g, [m, v]| {
                 for (((&p, &g), &m), &v) in p.iter().zip(g).zip(m).zip(v) {
                     let (m, v) = moments(p, g, m, v);
-                    finite &= m.is_finite() & v.is_finite() & step(p, m, v).is_finite();
+                    probe.add(m);
+                    probe.add(v);
+                    probe.add(step(p, m, v));
                 }
             });
-            if !finite {
+            if !probe.all_finite() {
                 return Err(refusal(grads));
             }
         }
+        // Re-read the values in the writing pass rather than keep all of them live from
+        // the check pass: on a small fully unrolled network that would spill them to
+        // the stack.
+        let net = core::hint::black_box(&mut *net);
         self.steps = self.steps.saturating_add(1);
         self.beta1_pow = beta1_pow;
         self.beta2_pow = beta2_pow;

@@ -88,6 +88,7 @@ impl<S: Scalar> Clip<S> {
     /// # Errors
     ///
     /// [`Error::NonFiniteGradient`] if clipping is on and a gradient is not finite.
+    #[inline(never)]
     pub(crate) fn new<G: Tensors<S>>(
         grads: &G,
         clip_norm: Option<S>,

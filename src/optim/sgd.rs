@@ -6,6 +6,7 @@ use crate::optim::{
     Clip, LearningRate, Optimizer, clip_threshold, non_negative, refusal, unit_interval,
 };
 use crate::persist::{Architecture, OptimizerState, RecordError};
+use crate::scalar::FiniteProbe;
 use crate::{Error, Layer, Scalar, Tensors, Zero};
 
 /// Hyper-parameters of [`Sgd`], with PyTorch's meaning (dampening 0, no Nesterov).
@@ -353,6 +354,10 @@ impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
 
 /// One guarded SGD step with the gradients seen through `clip`: a check pass, then a
 /// writing pass with the same arithmetic.
+///
+/// Out of line, so that the clipped and unclipped variants each get a frame of their
+/// own: on a microcontroller, the caller's stack then holds only the one that runs.
+#[inline(never)]
 fn sgd<L: Layer>(
     net: &mut L,
     grads: &L::Grads,
@@ -375,16 +380,21 @@ fn sgd<L: Layer>(
                 let v = if first { g } else { momentum * v + g };
                 (p - lr * v, v)
             };
-            let mut finite = true;
+            let mut probe = FiniteProbe::new();
             net.inspect_trainable(grads, [&*velocity], &mut |p, g, [v]| {
                 for ((&p, &g), &v) in p.iter().zip(g).zip(v) {
                     let (p, v) = step(p, g, v);
-                    finite &= p.is_finite() & v.is_finite();
+                    probe.add(p);
+                    probe.add(v);
                 }
             });
-            if !finite {
+            if !probe.all_finite() {
                 return Err(refusal(grads));
             }
+            // Re-read the values in the writing pass rather than keep all of them live
+            // from the check pass: on a small fully unrolled network that would spill
+            // them to the stack.
+            let net = core::hint::black_box(&mut *net);
             net.visit_trainable(grads, [velocity], &mut |p, g, [v]| {
                 for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                     (*p, *v) = step(*p, g, *v);
@@ -393,15 +403,19 @@ fn sgd<L: Layer>(
         }
         None => {
             let step = |p: L::Scalar, g: L::Scalar| p - lr * (clip(g) + weight_decay * p);
-            let mut finite = true;
+            let mut probe = FiniteProbe::new();
             net.inspect_trainable(grads, [], &mut |p, g, []| {
                 for (&p, &g) in p.iter().zip(g) {
-                    finite &= step(p, g).is_finite();
+                    probe.add(step(p, g));
                 }
             });
-            if !finite {
+            if !probe.all_finite() {
                 return Err(refusal(grads));
             }
+            // Re-read the values in the writing pass rather than keep all of them live
+            // from the check pass: on a small fully unrolled network that would spill
+            // them to the stack.
+            let net = core::hint::black_box(&mut *net);
             net.visit_trainable(grads, [], &mut |p, g, []| {
                 for (p, &g) in p.iter_mut().zip(g) {
                     *p = step(*p, g);
