@@ -435,6 +435,7 @@ fn check_batch<L: Layer, const N: usize>(
 /// Forward, loss and backward of one batch; returns E. Takes the trainer's fields
 /// one by one so a batch staged inside the trainer is used in place, not copied.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn forward_backward<L: Layer, E: Loss<L::Scalar>, const N: usize>(
     net: &L,
     cache: &mut L::Cache<N>,
