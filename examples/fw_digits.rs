@@ -26,7 +26,7 @@ mod device {
     use stackprop::*;
 
     use crate::digits::{self, Digits, DigitsTrainer, EPOCHS, N, REQUIRED_ACCURACY, SEED, Split};
-    use crate::firmware::{self, Footprint};
+    use crate::firmware;
 
     #[entry]
     fn main() -> ! {
@@ -60,35 +60,13 @@ mod device {
             100.0 * accuracy,
             watch.total()
         );
-        measure(trainer)?;
+        let workload = "64-32-10 relu, softmax CE, Adam, batch 32";
+        firmware::report_step(workload, trainer, &Digits::new(Split::Train))?;
         let ok = accuracy >= REQUIRED_ACCURACY;
         if !ok {
             hprintln!("below the required {} %", 100.0 * REQUIRED_ACCURACY);
         }
         Ok(ok)
-    }
-
-    /// Measures one more step on the first training batch, read from flash.
-    fn measure(trainer: &mut DigitsTrainer) -> Result<(), Error> {
-        let data = Digits::new(Split::Train);
-        let mut x = [[0.0; 64]; N];
-        let mut t = [[0.0; 10]; N];
-        for (i, (x, t)) in x.iter_mut().zip(t.iter_mut()).enumerate() {
-            data.load(i, x, t)?;
-        }
-        let (result, step_stack) = firmware::stack_use(|| trainer.step(&x, &t));
-        result?;
-        let (result, step_instructions) = firmware::instructions(|| trainer.step(&x, &t));
-        result?;
-        Footprint {
-            workload: "64-32-10 relu, softmax CE, Adam, batch 32",
-            batch: N,
-            step_instructions,
-            step_stack,
-            trainer_bytes: DigitsTrainer::FOOTPRINT.total(),
-        }
-        .print();
-        Ok(())
     }
 }
 

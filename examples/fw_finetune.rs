@@ -35,8 +35,8 @@ mod device {
     use stackprop::*;
 
     use crate::digits::{Digits, Split};
-    use crate::finetune::{self, Line, N, REQUIRED_ACCURACY, SENSOR, TUNER, Tuner};
-    use crate::firmware::{self, Footprint};
+    use crate::finetune::{self, Line, REQUIRED_ACCURACY, SENSOR, TUNER, Tuner};
+    use crate::firmware;
 
     #[entry]
     fn main() -> ! {
@@ -73,35 +73,13 @@ mod device {
             100.0 * before,
             100.0 * after
         );
-        measure(trainer)?;
+        let workload = "64-32-10, hidden layer frozen in flash, Adam on the last layer, batch 16";
+        firmware::report_step(workload, trainer, &Digits::distorted(Split::Train, SENSOR))?;
         let ok = after >= REQUIRED_ACCURACY;
         if !ok {
             hprintln!("below the required {} %", 100.0 * REQUIRED_ACCURACY);
         }
         Ok(ok)
-    }
-
-    /// Measures one more step on the new sensor's first training batch.
-    fn measure(trainer: &mut Tuner) -> Result<(), Error> {
-        let data = Digits::distorted(Split::Train, SENSOR);
-        let mut x = [[0.0; 64]; N];
-        let mut t = [[0.0; 10]; N];
-        for (i, (x, t)) in x.iter_mut().zip(t.iter_mut()).enumerate() {
-            data.load(i, x, t)?;
-        }
-        let (result, step_stack) = firmware::stack_use(|| trainer.step(&x, &t));
-        result?;
-        let (result, step_instructions) = firmware::instructions(|| trainer.step(&x, &t));
-        result?;
-        Footprint {
-            workload: "64-32-10, hidden layer frozen in flash, Adam on the last layer, batch 16",
-            batch: N,
-            step_instructions,
-            step_stack,
-            trainer_bytes: Tuner::FOOTPRINT.total(),
-        }
-        .print();
-        Ok(())
     }
 }
 

@@ -22,7 +22,7 @@ mod device {
     use panic_semihosting as _;
     use stackprop::*;
 
-    use crate::firmware::{self, Footprint};
+    use crate::firmware;
 
     type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
     type XorTrainer = Trainer<Net, Sgd<Net, NoMomentum>, Mse, 1>;
@@ -78,30 +78,13 @@ mod device {
             }
             if done {
                 hprintln!("trained to 100 % accuracy in {} epochs", epoch);
-                measure(trainer)?;
+                let workload = "2-8-1 tanh/sigmoid, MSE, per-sample SGD";
+                firmware::report_step(workload, trainer, &data)?;
                 return Ok(true);
             }
         }
         hprintln!("did not reach 100 % accuracy in {} epochs", MAX_EPOCHS);
         Ok(false)
-    }
-
-    /// Measures one more training step on the first sample.
-    fn measure(trainer: &mut XorTrainer) -> Result<(), Error> {
-        let (x, t) = ([INPUTS[0]], [TARGETS[0]]);
-        let (result, step_stack) = firmware::stack_use(|| trainer.step(&x, &t));
-        result?;
-        let (result, step_instructions) = firmware::instructions(|| trainer.step(&x, &t));
-        result?;
-        Footprint {
-            workload: "2-8-1 tanh/sigmoid, MSE, per-sample SGD",
-            batch: 1,
-            step_instructions,
-            step_stack,
-            trainer_bytes: XorTrainer::FOOTPRINT.total(),
-        }
-        .print();
-        Ok(())
     }
 }
 

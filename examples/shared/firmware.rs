@@ -160,6 +160,40 @@ pub fn exit(success: bool) -> ! {
     loop {}
 }
 
+/// Takes one more training step on the first batch of `data`, measured, and prints the
+/// footprint report: what every training example ends with.
+pub fn report_step<L, O, E, D, const N: usize>(
+    workload: &'static str,
+    trainer: &mut stackprop::Trainer<L, O, E, N>,
+    data: &D,
+) -> Result<(), stackprop::Error>
+where
+    L: stackprop::Layer,
+    O: stackprop::Optimizer<L>,
+    E: stackprop::Loss<L::Scalar>,
+    D: stackprop::Dataset<L::Input, L::Output>,
+{
+    use stackprop::Zero;
+    let mut x = [L::Input::ZERO; N];
+    let mut t = [L::Output::ZERO; N];
+    for (i, (x, t)) in x.iter_mut().zip(t.iter_mut()).enumerate() {
+        data.load(i, x, t)?;
+    }
+    let (result, step_stack) = stack_use(|| trainer.step(&x, &t));
+    result?;
+    let (result, step_instructions) = instructions(|| trainer.step(&x, &t));
+    result?;
+    Footprint {
+        workload,
+        batch: N,
+        step_instructions,
+        step_stack,
+        trainer_bytes: stackprop::Trainer::<L, O, E, N>::FOOTPRINT.total(),
+    }
+    .print();
+    Ok(())
+}
+
 /// The footprint report every firmware example prints at the end of its run.
 pub struct Footprint {
     /// What the figures are for, e.g. "2-8-1, N=1, SGD".
