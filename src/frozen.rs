@@ -27,40 +27,72 @@ impl<L: crate::Zero> crate::Zero for Frozen<L> {
     const ZERO: Self = Frozen(L::ZERO);
 }
 
-impl<L: Layer> Layer for Frozen<L> {
-    type Scalar = L::Scalar;
-    type Input = L::Input;
-    type Output = L::Output;
-    type Grads = ();
-    type Cache<const N: usize> = L::Cache<N>;
-    type Delta<const N: usize> = ();
+/// The layer items that [`Frozen`] and [`FrozenRef`] share: everything but where the
+/// parameters live.
+macro_rules! frozen_layer {
+    ($ty:ty, { $($own:tt)* }) => {
+        impl<L: Layer> Layer for $ty {
+            type Scalar = L::Scalar;
+            type Input = L::Input;
+            type Output = L::Output;
+            type Grads = ();
+            type Cache<const N: usize> = L::Cache<N>;
+            type Delta<const N: usize> = ();
 
-    #[inline]
-    fn forward<const N: usize>(&self, x: &[Self::Input; N], cache: &mut Self::Cache<N>) {
-        self.0.forward(x, cache);
-    }
+            #[inline]
+            fn forward<const N: usize>(&self, x: &[Self::Input; N], cache: &mut Self::Cache<N>) {
+                self.0.forward(x, cache);
+            }
 
-    #[inline(always)]
-    fn output<const N: usize>(cache: &Self::Cache<N>) -> &[Self::Output; N] {
-        L::output(cache)
-    }
+            #[inline(always)]
+            fn output<const N: usize>(cache: &Self::Cache<N>) -> &[Self::Output; N] {
+                L::output(cache)
+            }
 
-    #[inline(always)]
-    fn output_grad<const N: usize>(_delta: &mut ()) -> Option<&mut [Self::Output; N]> {
-        None
-    }
+            #[inline(always)]
+            fn output_grad<const N: usize>(_delta: &mut ()) -> Option<&mut [Self::Output; N]> {
+                None
+            }
 
-    #[inline(always)]
-    fn backward<const N: usize>(
-        &self,
-        _x: &[Self::Input; N],
-        _cache: &Self::Cache<N>,
-        _delta: &mut (),
-        _grads: &mut (),
-        _dx: Option<&mut [Self::Input; N]>,
-    ) {
-    }
+            #[inline(always)]
+            fn backward<const N: usize>(
+                &self,
+                _x: &[Self::Input; N],
+                _cache: &Self::Cache<N>,
+                _delta: &mut (),
+                _grads: &mut (),
+                _dx: Option<&mut [Self::Input; N]>,
+            ) {
+            }
 
+            $($own)*
+
+            fn trainable_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
+                core::iter::empty()
+            }
+
+            #[inline(always)]
+            fn visit_trainable<const K: usize>(
+                &mut self,
+                _grads: &(),
+                _buffers: [&mut (); K],
+                _f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
+            ) {
+            }
+
+            #[inline(always)]
+            fn inspect_trainable<const K: usize>(
+                &self,
+                _grads: &(),
+                _buffers: [&(); K],
+                _f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
+            ) {
+            }
+        }
+    };
+}
+
+frozen_layer!(Frozen<L>, {
     fn params(&self) -> impl Iterator<Item = &[Self::Scalar]> {
         self.0.params()
     }
@@ -69,32 +101,10 @@ impl<L: Layer> Layer for Frozen<L> {
         self.0.params_mut()
     }
 
-    fn trainable_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
-        core::iter::empty()
-    }
-
     fn init(&mut self, init: Init, rng: &mut Rng) {
         self.0.init(init, rng);
     }
-
-    #[inline(always)]
-    fn visit_trainable<const K: usize>(
-        &mut self,
-        _grads: &(),
-        _buffers: [&mut (); K],
-        _f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
-    ) {
-    }
-
-    #[inline(always)]
-    fn inspect_trainable<const K: usize>(
-        &self,
-        _grads: &(),
-        _buffers: [&(); K],
-        _f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
-    ) {
-    }
-}
+});
 
 /// A frozen layer borrowed from a `static`: its parameters stay where they are, in
 /// flash on a microcontroller, and take no RAM at all. Otherwise it is a [`Frozen`].
@@ -121,40 +131,7 @@ impl<L: Layer> Layer for Frozen<L> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrozenRef<L: 'static>(pub &'static L);
 
-impl<L: Layer> Layer for FrozenRef<L> {
-    type Scalar = L::Scalar;
-    type Input = L::Input;
-    type Output = L::Output;
-    type Grads = ();
-    type Cache<const N: usize> = L::Cache<N>;
-    type Delta<const N: usize> = ();
-
-    #[inline]
-    fn forward<const N: usize>(&self, x: &[Self::Input; N], cache: &mut Self::Cache<N>) {
-        self.0.forward(x, cache);
-    }
-
-    #[inline(always)]
-    fn output<const N: usize>(cache: &Self::Cache<N>) -> &[Self::Output; N] {
-        L::output(cache)
-    }
-
-    #[inline(always)]
-    fn output_grad<const N: usize>(_delta: &mut ()) -> Option<&mut [Self::Output; N]> {
-        None
-    }
-
-    #[inline(always)]
-    fn backward<const N: usize>(
-        &self,
-        _x: &[Self::Input; N],
-        _cache: &Self::Cache<N>,
-        _delta: &mut (),
-        _grads: &mut (),
-        _dx: Option<&mut [Self::Input; N]>,
-    ) {
-    }
-
+frozen_layer!(FrozenRef<L>, {
     fn params(&self) -> impl Iterator<Item = &[Self::Scalar]> {
         core::iter::empty()
     }
@@ -163,30 +140,8 @@ impl<L: Layer> Layer for FrozenRef<L> {
         core::iter::empty()
     }
 
-    fn trainable_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]> {
-        core::iter::empty()
-    }
-
     fn init(&mut self, _init: Init, _rng: &mut Rng) {}
-
-    #[inline(always)]
-    fn visit_trainable<const K: usize>(
-        &mut self,
-        _grads: &(),
-        _buffers: [&mut (); K],
-        _f: &mut impl FnMut(&mut [Self::Scalar], &[Self::Scalar], [&mut [Self::Scalar]; K]),
-    ) {
-    }
-
-    #[inline(always)]
-    fn inspect_trainable<const K: usize>(
-        &self,
-        _grads: &(),
-        _buffers: [&(); K],
-        _f: &mut impl FnMut(&[Self::Scalar], &[Self::Scalar], [&[Self::Scalar]; K]),
-    ) {
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {
