@@ -68,6 +68,14 @@ pub enum Error {
     /// A record could not be written, or bytes were refused as a record; nothing was
     /// changed (see [`persist`](crate::persist)).
     Record(crate::persist::RecordError),
+    /// A snapshot store could not save or load (for [`FlashSnapshot`]: the flash driver
+    /// failed, or the checkpoint does not fit its slots).
+    ///
+    /// [`FlashSnapshot`]: crate::persist::FlashSnapshot
+    Storage {
+        /// What failed.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -103,6 +111,7 @@ impl fmt::Display for Error {
                 "{len} samples do not fill whole batches of {batch}; choose a Remainder policy"
             ),
             Error::Record(e) => write!(f, "record: {e}"),
+            Error::Storage { what } => write!(f, "snapshot store: {what}"),
         }
     }
 }

@@ -3,6 +3,10 @@
 //! stream of batches, and the watched model ends up as good as one trained on the clean
 //! stream, with finite parameters at every step.
 
+use embedded_storage::nor_flash::{
+    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
+use stackprop::persist::{Checkpoints, FlashSnapshot, OptimizerState};
 use stackprop::*;
 
 /// Two Gaussian-ish blobs per class on a ring: four clusters, two classes (XOR-like).
@@ -127,19 +131,88 @@ fn clean_training_learns_the_task() {
 
 #[test]
 fn the_watchdog_recovers_from_poison_and_a_learning_rate_blowup() {
-    recovers(sgd, LR);
+    recovers(sgd, LR, |t| Snapshot::new(t.net, t.optimizer));
 }
 
 #[test]
 fn the_watchdog_recovers_adam_too() {
-    recovers(adam, ADAM_LR);
+    recovers(adam, ADAM_LR, |t| Snapshot::new(t.net, t.optimizer));
+}
+
+#[test]
+fn the_watchdog_recovers_from_a_snapshot_in_flash() {
+    recovers(adam, ADAM_LR, |_| {
+        let checkpoints = Checkpoints::new(RamFlash(vec![0xff; 2 * SLOT]), 0, SLOT as u32);
+        FlashSnapshot::<_, RECORD>::new(checkpoints.expect("fits"))
+    });
+}
+
+type AdamTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
+const RECORD: usize = AdamTrainer::STATE_RECORD_LEN;
+const SLOT: usize = RECORD.div_ceil(1024) * 1024 + 1024;
+
+/// NOR flash in RAM: erased bytes read 0xFF, writes only clear bits.
+struct RamFlash(Vec<u8>);
+
+#[derive(Debug)]
+struct OutOfBounds;
+
+impl NorFlashError for OutOfBounds {
+    fn kind(&self) -> NorFlashErrorKind {
+        NorFlashErrorKind::OutOfBounds
+    }
+}
+
+impl ErrorType for RamFlash {
+    type Error = OutOfBounds;
+}
+
+impl RamFlash {
+    fn range(&mut self, from: u32, len: usize) -> Result<&mut [u8], OutOfBounds> {
+        let from = from as usize;
+        self.0.get_mut(from..from + len).ok_or(OutOfBounds)
+    }
+}
+
+impl ReadNorFlash for RamFlash {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), OutOfBounds> {
+        bytes.copy_from_slice(self.range(offset, bytes.len())?);
+        Ok(())
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl NorFlash for RamFlash {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = 1024;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), OutOfBounds> {
+        self.range(from, (to - from) as usize)?.fill(0xff);
+        Ok(())
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), OutOfBounds> {
+        for (cell, &byte) in self.range(offset, bytes.len())?.iter_mut().zip(bytes) {
+            *cell &= byte;
+        }
+        Ok(())
+    }
 }
 
 /// Trains on the clean stream and, watched, on the poisoned one with the learning rate
 /// set 2000× too high at [`LR_BLOWUP_AT`]; compares the two.
-fn recovers<O>(optimizer: fn() -> O, lr: f32)
-where
-    O: Optimizer<Net> + LearningRate<f32> + Clone,
+fn recovers<O, St>(
+    optimizer: fn() -> O,
+    lr: f32,
+    store: impl FnOnce(&Trainer<Net, O, SoftmaxCrossEntropy, N>) -> St,
+) where
+    O: Optimizer<Net> + LearningRate<f32> + OptimizerState<Net> + Clone,
+    St: SnapshotStore<Net, O>,
 {
     let mut clean = trainer_with(optimizer());
     for (x, t, _) in batches(false) {
@@ -148,7 +221,7 @@ where
     let clean = evaluate(&mut clean);
 
     let mut trainer = trainer_with(optimizer());
-    let store = Snapshot::new(trainer.net, trainer.optimizer.clone());
+    let store = store(&trainer);
     let mut watchdog = Watchdog::<f32, _, 32>::new(config(), store).expect("valid");
     let mut rolled_back_after_blowup = false;
     let mut poisons = [0; 4];

@@ -87,6 +87,7 @@ mod crc;
 mod error;
 mod record;
 mod shape;
+mod snapshot;
 mod state;
 
 pub use checkpoint::{CheckpointError, Checkpoints, Loaded, MAX_UNIT, SLOT_MAGIC};
@@ -97,4 +98,5 @@ pub use record::{
     scalar_width, state_len,
 };
 pub use shape::{Architecture, LayerShape};
+pub use snapshot::FlashSnapshot;
 pub use state::OptimizerState;
