@@ -1,7 +1,8 @@
 //! Adam (`torch.optim.Adam`, no AMSGrad).
 
 use crate::optim::{
-    Clip, LearningRate, Optimizer, clip_threshold, non_negative, positive, refusal, unit_interval,
+    Clip, LearningRate, Optimizer, clip_from_record, clip_threshold, non_negative, positive,
+    recorded_clip, refusal, unit_interval,
 };
 use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::scalar::FiniteProbe;
@@ -175,10 +176,7 @@ impl<L: Layer> Adam<L> {
     pub fn set_config(&mut self, config: AdamConfig<L::Scalar>) -> Result<(), Error> {
         config.validate()?;
         self.config = config;
-        self.clip = [
-            config.clip_norm.unwrap_or(L::Scalar::ZERO),
-            config.clip_value.unwrap_or(L::Scalar::ZERO),
-        ];
+        self.clip = recorded_clip(config.clip_norm, config.clip_value);
         Ok(())
     }
 
@@ -264,8 +262,8 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
             beta2: next()?,
             eps: next()?,
             weight_decay: next()?,
-            clip_norm: Some(next()?).filter(|&c| c != zero),
-            clip_value: Some(next()?).filter(|&c| c != zero),
+            clip_norm: clip_from_record(next()?),
+            clip_value: clip_from_record(next()?),
         };
         let (beta1_pow, beta2_pow) = (next()?, next()?);
         // An unconfigured optimizer (`Adam::ZERO`) has eps 0 and nothing else set.
@@ -295,10 +293,7 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
             .into());
         }
         self.config = config;
-        self.clip = [
-            config.clip_norm.unwrap_or(zero),
-            config.clip_value.unwrap_or(zero),
-        ];
+        self.clip = recorded_clip(config.clip_norm, config.clip_value);
         self.beta1_pow = beta1_pow;
         self.beta2_pow = beta2_pow;
         self.steps = steps;

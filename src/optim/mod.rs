@@ -167,6 +167,17 @@ pub(crate) fn clip_threshold<S: Scalar>(value: Option<S>, name: &'static str) ->
     }
 }
 
+/// The clip thresholds as state records store them: 0 for off (a valid threshold is
+/// > 0).
+pub(crate) fn recorded_clip<S: Scalar>(clip_norm: Option<S>, clip_value: Option<S>) -> [S; 2] {
+    [clip_norm.unwrap_or(S::ZERO), clip_value.unwrap_or(S::ZERO)]
+}
+
+/// A clip threshold read back from a state record: 0 is off.
+pub(crate) fn clip_from_record<S: Scalar>(value: S) -> Option<S> {
+    Some(value).filter(|&v| v != S::ZERO)
+}
+
 /// Checks that `value` is finite and ≥ 0 (learning rates, weight decay).
 pub(crate) fn non_negative<S: Scalar>(value: S, name: &'static str) -> Result<(), Error> {
     in_range(value, name, value >= S::ZERO, "finite and >= 0")

@@ -3,7 +3,8 @@
 use core::mem::size_of;
 
 use crate::optim::{
-    Clip, LearningRate, Optimizer, clip_threshold, non_negative, refusal, unit_interval,
+    Clip, LearningRate, Optimizer, clip_from_record, clip_threshold, non_negative, recorded_clip,
+    refusal, unit_interval,
 };
 use crate::persist::{Architecture, OptimizerState, RecordError};
 use crate::scalar::FiniteProbe;
@@ -231,10 +232,7 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
             });
         }
         self.config = config;
-        self.clip = [
-            config.clip_norm.unwrap_or(L::Scalar::ZERO),
-            config.clip_value.unwrap_or(L::Scalar::ZERO),
-        ];
+        self.clip = recorded_clip(config.clip_norm, config.clip_value);
         Ok(())
     }
 
@@ -300,8 +298,8 @@ impl<L: Architecture, V: Velocity> OptimizerState<L> for Sgd<L, V> {
             lr: next()?,
             momentum: next()?,
             weight_decay: next()?,
-            clip_norm: Some(next()?).filter(|&c| c != L::Scalar::ZERO),
-            clip_value: Some(next()?).filter(|&c| c != L::Scalar::ZERO),
+            clip_norm: clip_from_record(next()?),
+            clip_value: clip_from_record(next()?),
         };
         let started = match counter {
             0 => false,
