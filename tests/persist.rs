@@ -760,6 +760,19 @@ fn sgd_state_out_of_range_is_refused() {
             ..
         }
     ));
+    // Clipping off is +0 alone: −0 or a negative threshold is refused, so an accepted
+    // record always saves back to the same bytes.
+    for value in [-0.0f64, -1.0] {
+        for at in [state + 24, state + 32] {
+            assert!(matches!(
+                with(at, &value.to_le_bytes()),
+                Error::InvalidHyperParameter {
+                    name: "clip_norm" | "clip_value",
+                    ..
+                }
+            ));
+        }
+    }
 }
 
 #[test]

@@ -173,9 +173,15 @@ pub(crate) fn recorded_clip<S: Scalar>(clip_norm: Option<S>, clip_value: Option<
     [clip_norm.unwrap_or(S::ZERO), clip_value.unwrap_or(S::ZERO)]
 }
 
-/// A clip threshold read back from a state record: 0 is off.
+/// A clip threshold read back from a state record: +0 is off. Anything else, −0
+/// included, is a threshold for the configuration's check to accept or refuse, so an
+/// accepted record always saves back to the same bytes.
 pub(crate) fn clip_from_record<S: Scalar>(value: S) -> Option<S> {
-    Some(value).filter(|&v| v != S::ZERO)
+    if value.to_f64().to_bits() == 0 {
+        None
+    } else {
+        Some(value)
+    }
 }
 
 /// Checks that `value` is finite and ≥ 0 (learning rates, weight decay).
