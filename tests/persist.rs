@@ -184,6 +184,25 @@ fn a_parameter_record_fits_the_same_network_with_layers_frozen() {
 }
 
 /// Trains a few steps, so the optimizer state is not trivial.
+/// The training-state record of `trainer` with progress `steps` and `Rng::new(seed)`.
+fn state_record<L, O, const N: usize>(
+    trainer: &Trainer<L, O, Mse, N>,
+    steps: u64,
+    seed: u64,
+) -> Vec<u8>
+where
+    L: Architecture,
+    O: OptimizerState<L>,
+{
+    let mut record = vec![0u8; Trainer::<L, O, Mse, N>::STATE_RECORD_LEN];
+    let progress = Progress {
+        steps,
+        rng: Rng::new(seed),
+    };
+    trainer.save_state(&progress, &mut record).unwrap();
+    record
+}
+
 fn trained<L, O>(net: L, optimizer: O, steps: usize) -> Trainer<L, O, Mse, 3>
 where
     L: Architecture<Scalar = f64, Input = [f64; 2], Output = [f64; 2]>,
@@ -337,22 +356,12 @@ fn every_header_field_has_its_error() {
 
 #[test]
 fn state_header_fields_have_their_errors() {
-    type T = Trainer<Tuned64, Sgd<Tuned64, NoMomentum>, Mse, 3>;
     let trainer = trained(
         random_net::<Tuned64>(4),
         Sgd::<Tuned64, NoMomentum>::new(SgdConfig::new(0.1)).unwrap(),
         2,
     );
-    let mut good = vec![0u8; T::STATE_RECORD_LEN];
-    trainer
-        .save_state(
-            &Progress {
-                steps: 2,
-                rng: Rng::new(1),
-            },
-            &mut good,
-        )
-        .unwrap();
+    let good = state_record(&trainer, 2, 1);
     let load = |bytes: &[u8]| {
         let mut dst = trainer.clone();
         let err = dst.load_state(bytes).expect_err("refused");
@@ -473,22 +482,12 @@ fn every_flipped_bit_of_a_parameter_record_is_refused() {
 
 #[test]
 fn every_flipped_bit_of_a_state_record_is_refused() {
-    type T = Trainer<Net64, Adam<Net64>, Mse, 3>;
     let trainer = trained(
         random_net::<Net64>(6),
         Adam::new(AdamConfig::new(0.01)).unwrap(),
         3,
     );
-    let mut good = vec![0u8; T::STATE_RECORD_LEN];
-    trainer
-        .save_state(
-            &Progress {
-                steps: 3,
-                rng: Rng::new(5),
-            },
-            &mut good,
-        )
-        .unwrap();
+    let good = state_record(&trainer, 3, 5);
     let before = state_bits::<Net64, _>(&trainer.optimizer);
     // The optimizer id is a header field too.
     every_bit_flip_refused(&good, HEADER_LEN + 2 * LAYER_LEN + 4, |bad| {
@@ -524,16 +523,7 @@ fn random_corruptions_of_a_wide_state_record_are_refused() {
     );
     let x = [core::array::from_fn(|i| i as f32 / 16.0)];
     trainer.step(&x, &[[1.0, 0.0, -1.0, 0.5]]).unwrap();
-    let mut good = vec![0u8; T::STATE_RECORD_LEN];
-    trainer
-        .save_state(
-            &Progress {
-                steps: 1,
-                rng: Rng::new(2),
-            },
-            &mut good,
-        )
-        .unwrap();
+    let good = state_record(&trainer, 1, 2);
     let before = (
         param_bits(&trainer.net),
         state_bits::<Wide, _>(&trainer.optimizer),
@@ -624,22 +614,12 @@ fn non_finite_networks_are_not_saved() {
 
 #[test]
 fn optimizer_state_out_of_range_is_refused() {
-    type T = Trainer<Net64, Adam<Net64>, Mse, 3>;
     let trainer = trained(
         random_net::<Net64>(6),
         Adam::new(AdamConfig::new(0.01)).unwrap(),
         3,
     );
-    let mut good = vec![0u8; T::STATE_RECORD_LEN];
-    trainer
-        .save_state(
-            &Progress {
-                steps: 3,
-                rng: Rng::new(5),
-            },
-            &mut good,
-        )
-        .unwrap();
+    let good = state_record(&trainer, 3, 5);
     let h = HEADER_LEN + 2 * LAYER_LEN;
     let state = h + PROGRESS_LEN + Net64::PARAM_COUNT * 8;
     let trainable = Net64::TRAINABLE_COUNT;
@@ -717,22 +697,12 @@ fn optimizer_state_out_of_range_is_refused() {
 
 #[test]
 fn sgd_state_out_of_range_is_refused() {
-    type T = Trainer<Net64, Sgd<Net64, NoMomentum>, Mse, 3>;
     let trainer = trained(
         random_net::<Net64>(6),
         Sgd::<Net64, NoMomentum>::new(SgdConfig::new(0.1)).unwrap(),
         1,
     );
-    let mut good = vec![0u8; T::STATE_RECORD_LEN];
-    trainer
-        .save_state(
-            &Progress {
-                steps: 1,
-                rng: Rng::new(5),
-            },
-            &mut good,
-        )
-        .unwrap();
+    let good = state_record(&trainer, 1, 5);
     let h = HEADER_LEN + 2 * LAYER_LEN;
     let state = h + PROGRESS_LEN + Net64::PARAM_COUNT * 8;
     let with = |at: usize, value: &[u8]| {
