@@ -274,7 +274,8 @@ def state_dict(rec: Record, activations: Union[str, Sequence[str]], prefix: str 
     return out
 
 
-def _act(name: str, a: np.ndarray) -> np.ndarray:
+def activate(name: str, a: np.ndarray) -> np.ndarray:
+    """stackprop's activation `name` applied elementwise to `a`."""
     if name == "identity":
         return a
     if name == "relu":
@@ -302,5 +303,5 @@ def forward(rec: Record, activations: Union[str, Sequence[str]], x: np.ndarray) 
         z = z @ layer.w
         if layer.b is not None:
             z = z + layer.b
-        z = _act(a.strip(), z)
+        z = activate(a.strip(), z)
     return z

@@ -96,7 +96,11 @@ impl<'a> Args<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&'a str> {
-        self.options.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        self.options
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
     }
 
     fn require(&self, name: &str) -> Result<&'a str, BridgeError> {
@@ -160,7 +164,11 @@ fn run(args: &[String]) -> Result<(), BridgeError> {
         "inspect" => {
             let a = Args::parse(rest, &[])?;
             let rec = record::read(&read(a.positional)?)?;
-            let kind = if rec.state.is_some() { "training state" } else { "parameters" };
+            let kind = if rec.state.is_some() {
+                "training state"
+            } else {
+                "parameters"
+            };
             println!("{kind}, {}", rec.net.scalar.rust());
             for (l, layer) in rec.net.layers.iter().enumerate() {
                 let bias = if layer.b.is_some() { "bias" } else { "no bias" };

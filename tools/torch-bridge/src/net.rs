@@ -123,7 +123,9 @@ impl Network {
                 .unwrap_or_else(|| format!("layer {l}"))
         };
         for (l, layer) in self.layers.iter().enumerate() {
-            if layer.inputs == 0 || layer.outputs == 0 || layer.w.len() != layer.inputs * layer.outputs
+            if layer.inputs == 0
+                || layer.outputs == 0
+                || layer.w.len() != layer.inputs * layer.outputs
             {
                 return Err(BridgeError::Shape {
                     name: name(l),

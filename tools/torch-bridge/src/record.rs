@@ -103,10 +103,14 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
     fn u32(&mut self, what: &str) -> Result<u32, BridgeError> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u64(&mut self, what: &str) -> Result<u64, BridgeError> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap_or_default()))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn scalars(&mut self, n: usize, s: Scalar, what: &str) -> Result<Vec<f64>, BridgeError> {
         let bytes = self.take(n * s.width(), what)?;
@@ -150,7 +154,9 @@ pub fn read(bytes: &[u8]) -> Result<Record, BridgeError> {
     }
     let version = u16::from_le_bytes(c.take(2, "version")?.try_into().unwrap_or_default());
     if version != VERSION {
-        return err(format!("format version {version}, this tool reads {VERSION}"));
+        return err(format!(
+            "format version {version}, this tool reads {VERSION}"
+        ));
     }
     let scalar = match c.take(1, "scalar")?[0] {
         4 => Scalar::F32,
@@ -161,16 +167,25 @@ pub fn read(bytes: &[u8]) -> Result<Record, BridgeError> {
     let is_state = match kind {
         k if k == RecordKind::Params as u8 => false,
         k if k == RecordKind::State as u8 => true,
-        k => return err(format!("record kind {k}, expected 1 (parameters) or 2 (training state)")),
+        k => {
+            return err(format!(
+                "record kind {k}, expected 1 (parameters) or 2 (training state)"
+            ));
+        }
     };
     let len = c.u32("length")? as usize;
     if len != bytes.len() {
-        return err(format!("header says {len} bytes, the record has {}", bytes.len()));
+        return err(format!(
+            "header says {len} bytes, the record has {}",
+            bytes.len()
+        ));
     }
     let stored = u32::from_le_bytes(bytes[len - CRC_LEN..].try_into().unwrap_or_default());
     let computed = crc32(&bytes[..len - CRC_LEN]);
     if stored != computed {
-        return err(format!("CRC-32 {stored:#010x} stored, {computed:#010x} computed"));
+        return err(format!(
+            "CRC-32 {stored:#010x} stored, {computed:#010x} computed"
+        ));
     }
     let count = c.u32("layer count")? as usize;
     if count == 0 || count.saturating_mul(LAYER_LEN) > len {
@@ -184,7 +199,10 @@ pub fn read(bytes: &[u8]) -> Result<Record, BridgeError> {
             flags: c.u32("layer flags")?,
         };
         if shape.inputs == 0 || shape.outputs == 0 {
-            return err(format!("layer {l} has {} inputs and {} outputs", shape.inputs, shape.outputs));
+            return err(format!(
+                "layer {l} has {} inputs and {} outputs",
+                shape.inputs, shape.outputs
+            ));
         }
         if shape.flags & !(LayerShape::BIAS | LayerShape::FROZEN) != 0 {
             return err(format!("layer {l} has unknown flags {:#x}", shape.flags));
@@ -210,7 +228,10 @@ pub fn read(bytes: &[u8]) -> Result<Record, BridgeError> {
     } else {
         None
     };
-    debug_assert_eq!(c.pos, HEADER_LEN + LAYER_LEN * count + if is_state { PROGRESS_LEN } else { 0 });
+    debug_assert_eq!(
+        c.pos,
+        HEADER_LEN + LAYER_LEN * count + if is_state { PROGRESS_LEN } else { 0 }
+    );
     let mut layers = Vec::with_capacity(count);
     for (l, s) in shapes.iter().enumerate() {
         let (i, o) = (s.inputs as usize, s.outputs as usize);
@@ -220,13 +241,22 @@ pub fn read(bytes: &[u8]) -> Result<Record, BridgeError> {
         } else {
             None
         };
-        layers.push(Layer { inputs: i, outputs: o, w, b });
+        layers.push(Layer {
+            inputs: i,
+            outputs: o,
+            w,
+            b,
+        });
     }
     let rest = len - CRC_LEN - c.pos;
-    if rest % scalar.width() != 0 || (!is_state && rest != 0) {
+    if !rest.is_multiple_of(scalar.width()) || (!is_state && rest != 0) {
         return err(format!(
             "{rest} bytes between the parameters and the CRC, expected {}",
-            if is_state { "a whole number of scalars" } else { "none" }
+            if is_state {
+                "a whole number of scalars"
+            } else {
+                "none"
+            }
         ));
     }
     let state = match progress {

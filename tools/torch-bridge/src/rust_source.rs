@@ -38,7 +38,12 @@ fn literal(x: f64, s: Scalar) -> String {
 /// # Errors
 ///
 /// [`BridgeError::LayerCount`], [`BridgeError::TooManyLayers`] (more than 36).
-pub fn generate(net: &Network, acts: &[Act], names: &[String], origin: &str) -> Result<String, BridgeError> {
+pub fn generate(
+    net: &Network,
+    acts: &[Act],
+    names: &[String],
+    origin: &str,
+) -> Result<String, BridgeError> {
     let n = net.layers.len();
     if acts.len() != n {
         return Err(BridgeError::LayerCount {
@@ -84,7 +89,7 @@ pub fn generate(net: &Network, acts: &[Act], names: &[String], origin: &str) -> 
         .collect();
     let _ = writeln!(
         src,
-        "//! A {} network imported from `{origin}` by `torch-bridge import`.\n//!\n//! Layers: {}.\n//!\n\
+        "//! An {} network imported from `{origin}` by `torch-bridge import`.\n//!\n//! Layers: {}.\n//!\n\
          //! `FLASH` runs forward with its parameters in flash; `Net` is the same network \
          //! with them in RAM, the type `load_params` and a `Trainer` take: \
          //! `let net: Net = {};` copies them there.\n",
@@ -97,7 +102,11 @@ pub fn generate(net: &Network, acts: &[Act], names: &[String], origin: &str) -> 
         root.push("NoBias");
     }
     let _ = writeln!(src, "use stackprop::{{{}}};", root.join(", "));
-    let _ = writeln!(src, "use stackprop::activation::{{{}}};\n", acts_used.join(", "));
+    let _ = writeln!(
+        src,
+        "use stackprop::activation::{{{}}};\n",
+        acts_used.join(", ")
+    );
     let _ = writeln!(
         src,
         "/// The network with its parameters in RAM.\npub type Net = {};\n",
@@ -110,7 +119,9 @@ pub fn generate(net: &Network, acts: &[Act], names: &[String], origin: &str) -> 
         tuple(&frozen)
     );
     for (l, ((layer, act), ty)) in net.layers.iter().zip(acts).zip(&types).enumerate() {
-        let name = names.get(l).map_or_else(|| format!("layer {l}"), |n| format!("`{n}`"));
+        let name = names
+            .get(l)
+            .map_or_else(|| format!("layer {l}"), |n| format!("`{n}`"));
         let _ = writeln!(
             src,
             "/// Layer {l}, from {name}: {} inputs, {} outputs, {act}; `w[input][output]`.",
@@ -152,7 +163,11 @@ pub fn rustfmt(src: &str) -> Result<String, BridgeError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| BridgeError::Rustfmt(format!("cannot run it ({e}); install it with `rustup component add rustfmt`")))?;
+        .map_err(|e| {
+            BridgeError::Rustfmt(format!(
+                "cannot run it ({e}); install it with `rustup component add rustfmt`"
+            ))
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(src.as_bytes())
@@ -162,7 +177,9 @@ pub fn rustfmt(src: &str) -> Result<String, BridgeError> {
         .wait_with_output()
         .map_err(|e| BridgeError::Rustfmt(e.to_string()))?;
     if !out.status.success() {
-        return Err(BridgeError::Rustfmt(String::from_utf8_lossy(&out.stderr).into_owned()));
+        return Err(BridgeError::Rustfmt(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
     }
     String::from_utf8(out.stdout).map_err(|e| BridgeError::Rustfmt(e.to_string()))
 }

@@ -169,14 +169,14 @@ mod tests {
     #[test]
     fn unknown_activations_are_refused_with_a_reason() {
         let err = Act::parse("gelu").unwrap_err().to_string();
-        assert!(err.contains("`gelu`") && err.contains("no such activation"), "{err}");
+        assert!(
+            err.contains("`gelu`") && err.contains("no such activation"),
+            "{err}"
+        );
         assert!(err.contains("leaky_relu"), "{err}");
         let err = Act::parse("Softmax").unwrap_err().to_string();
         assert!(err.contains("SoftmaxCrossEntropy"), "{err}");
-        assert!(matches!(
-            Act::parse_list(" "),
-            Err(BridgeError::EmptySpec)
-        ));
+        assert!(matches!(Act::parse_list(" "), Err(BridgeError::EmptySpec)));
         assert!(Act::parse_list("relu,,tanh").is_err());
     }
 

@@ -15,6 +15,12 @@ use crate::error::BridgeError;
 use crate::net::{Layer, Network, Scalar};
 use crate::spec::{Act, module_indices};
 
+/// The weight and the bias of one layer, each with its name, as found.
+type Pair<'a> = (
+    Option<(String, TensorView<'a>)>,
+    Option<(String, TensorView<'a>)>,
+);
+
 /// An imported network and what the import did beyond copying.
 #[derive(Debug)]
 pub struct Imported {
@@ -99,7 +105,9 @@ fn split_name(name: &str) -> Result<(&str, usize, bool), BridgeError> {
         None => ("", stem),
     };
     let index = index.parse::<usize>().map_err(|_| {
-        unexpected("its module is not numbered: expected `N.weight` or `N.bias` of an nn.Sequential")
+        unexpected(
+            "its module is not numbered: expected `N.weight` or `N.bias` of an nn.Sequential",
+        )
     })?;
     Ok((prefix, index, is_weight))
 }
@@ -119,9 +127,9 @@ fn split_name(name: &str) -> Result<(&str, usize, bool), BridgeError> {
 /// weight not 2-D or a bias not 1-D of the weight's outputs, widths that do not chain,
 /// a NaN or infinity, or a layer count that differs from `acts`.
 pub fn import(bytes: &[u8], acts: &[Act], scalar: Option<Scalar>) -> Result<Imported, BridgeError> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| BridgeError::SafeTensors(e.to_string()))?;
-    let mut by_index: BTreeMap<usize, (Option<(String, TensorView<'_>)>, Option<(String, TensorView<'_>)>)> =
-        BTreeMap::new();
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| BridgeError::SafeTensors(e.to_string()))?;
+    let mut by_index: BTreeMap<usize, Pair<'_>> = BTreeMap::new();
     let mut prefix: Option<String> = None;
     for (name, view) in st.tensors() {
         let (p, index, is_weight) = split_name(&name)?;
@@ -129,7 +137,9 @@ pub fn import(bytes: &[u8], acts: &[Act], scalar: Option<Scalar>) -> Result<Impo
             None => prefix = Some(p.to_owned()),
             Some(q) if q != p => {
                 return Err(BridgeError::UnexpectedTensor {
-                    why: format!("its prefix `{p}` differs from `{q}` of the other tensors: one nn.Sequential only"),
+                    why: format!(
+                        "its prefix `{p}` differs from `{q}` of the other tensors: one nn.Sequential only"
+                    ),
                     name,
                 });
             }
@@ -177,19 +187,17 @@ pub fn import(bytes: &[u8], acts: &[Act], scalar: Option<Scalar>) -> Result<Impo
                 expected: "at least one input and one output".into(),
             });
         }
-        let mut tally = |view: &TensorView<'_>, vals: &mut Vec<f64>| {
-            match view.dtype() {
-                Dtype::F16 | Dtype::BF16 => widened += vals.len(),
-                Dtype::F64 if scalar == Scalar::F32 => {
-                    narrowed += vals.len();
-                    for v in vals.iter_mut() {
-                        let r = scalar.round(*v);
-                        rounded += usize::from(r != *v);
-                        *v = r;
-                    }
+        let mut tally = |view: &TensorView<'_>, vals: &mut Vec<f64>| match view.dtype() {
+            Dtype::F16 | Dtype::BF16 => widened += vals.len(),
+            Dtype::F64 if scalar == Scalar::F32 => {
+                narrowed += vals.len();
+                for v in vals.iter_mut() {
+                    let r = scalar.round(*v);
+                    rounded += usize::from(r != *v);
+                    *v = r;
                 }
-                _ => {}
             }
+            _ => {}
         };
         let mut w = values(&wname, &wview)?;
         tally(&wview, &mut w);
@@ -251,7 +259,10 @@ pub fn export(net: &Network, acts: &[Act], prefix: &str) -> Result<Vec<u8>, Brid
     };
     let bytes = |vals: &[f64]| -> Vec<u8> {
         match net.scalar {
-            Scalar::F32 => vals.iter().flat_map(|v| (*v as f32).to_le_bytes()).collect(),
+            Scalar::F32 => vals
+                .iter()
+                .flat_map(|v| (*v as f32).to_le_bytes())
+                .collect(),
             Scalar::F64 => vals.iter().flat_map(|v| v.to_le_bytes()).collect(),
         }
     };
@@ -263,7 +274,11 @@ pub fn export(net: &Network, acts: &[Act], prefix: &str) -> Result<Vec<u8>, Brid
             bytes(&layer.torch_weight()),
         ));
         if let Some(b) = &layer.b {
-            owned.push((format!("{prefix}{index}.bias"), vec![layer.outputs], bytes(b)));
+            owned.push((
+                format!("{prefix}{index}.bias"),
+                vec![layer.outputs],
+                bytes(b),
+            ));
         }
     }
     let views = owned
@@ -279,15 +294,23 @@ pub fn export(net: &Network, acts: &[Act], prefix: &str) -> Result<Vec<u8>, Brid
         ("format".to_owned(), "pt".to_owned()),
         ("stackprop.layers".to_owned(), spec.join(",")),
     ]);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| BridgeError::SafeTensors(e.to_string()))
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| BridgeError::SafeTensors(e.to_string()))
 }
 
 /// The PyTorch definition whose `state_dict()` has the names [`export`] writes.
 pub fn sequential_source(net: &Network, acts: &[Act]) -> String {
     let mut modules = Vec::new();
     for (layer, act) in net.layers.iter().zip(acts) {
-        let bias = if layer.b.is_some() { "" } else { ", bias=False" };
-        modules.push(format!("nn.Linear({}, {}{bias})", layer.inputs, layer.outputs));
+        let bias = if layer.b.is_some() {
+            ""
+        } else {
+            ", bias=False"
+        };
+        modules.push(format!(
+            "nn.Linear({}, {}{bias})",
+            layer.inputs, layer.outputs
+        ));
         if let Some(m) = act.torch_module() {
             modules.push(m.to_owned());
         }

@@ -6,21 +6,31 @@ use stackprop::persist::Architecture;
 use stackprop::{Dense, Identity, Relu, Tanh, Zero};
 use stackprop_torch_bridge::error::BridgeError;
 use stackprop_torch_bridge::net::Scalar;
+use stackprop_torch_bridge::record;
 use stackprop_torch_bridge::spec::Act;
 use stackprop_torch_bridge::torch::{self, bf16_to_f64, f16_to_f64};
-use stackprop_torch_bridge::record;
 
 /// A tensor of `f32` values (or raw bytes of another dtype).
 struct T(&'static str, Dtype, Vec<usize>, Vec<u8>);
 
 fn f32s(name: &'static str, shape: &[usize], vals: &[f32]) -> T {
-    T(name, Dtype::F32, shape.to_vec(), vals.iter().flat_map(|v| v.to_le_bytes()).collect())
+    T(
+        name,
+        Dtype::F32,
+        shape.to_vec(),
+        vals.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    )
 }
 
 fn file(tensors: &[T]) -> Vec<u8> {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
-        .map(|T(n, d, s, b)| ((*n).to_owned(), TensorView::new(*d, s.clone(), b).expect("sizes agree")))
+        .map(|T(n, d, s, b)| {
+            (
+                (*n).to_owned(),
+                TensorView::new(*d, s.clone(), b).expect("sizes agree"),
+            )
+        })
         .collect();
     safetensors::serialize(views, None).expect("serializable")
 }
@@ -48,7 +58,10 @@ fn a_state_dict_becomes_a_record_the_crate_loads() {
     assert!(imported.notes.is_empty());
     assert_eq!(imported.names, ["0.weight", "2.weight"]);
     let bytes = record::write_params(&imported.net).expect("finite");
-    type Net = (Dense<2, 3, Relu>, Dense<3, 1, Identity, f32, stackprop::NoBias>);
+    type Net = (
+        Dense<2, 3, Relu>,
+        Dense<3, 1, Identity, f32, stackprop::NoBias>,
+    );
     let mut net = Net::ZERO;
     net.load_params(&bytes).expect("accepted");
     // W^0[i][j] is torch's weight[j][i].
@@ -65,7 +78,10 @@ fn every_problem_is_named() {
     let mut t = good();
     t.push(f32s("1.running_mean", &[3], &[0.; 3]));
     let e = refuse(&t, &ACTS);
-    assert!(e.contains("`1.running_mean`") && e.contains("nn.Linear layers only"), "{e}");
+    assert!(
+        e.contains("`1.running_mean`") && e.contains("nn.Linear layers only"),
+        "{e}"
+    );
 
     let mut t = good();
     t[0] = T("0.weight", Dtype::I32, vec![3, 2], vec![0; 24]);
@@ -75,7 +91,10 @@ fn every_problem_is_named() {
     let mut t = good();
     t[0] = f32s("0.weight", &[3, 2, 1], &[1., 2., 3., 4., 5., 6.]);
     let e = refuse(&t, &ACTS);
-    assert!(e.contains("`0.weight` has shape [3, 2, 1]") && e.contains("2 dimensions"), "{e}");
+    assert!(
+        e.contains("`0.weight` has shape [3, 2, 1]") && e.contains("2 dimensions"),
+        "{e}"
+    );
 
     let mut t = good();
     t[1] = f32s("0.bias", &[2], &[0.5, -0.5]);
@@ -85,12 +104,18 @@ fn every_problem_is_named() {
     let mut t = good();
     t[2] = f32s("2.weight", &[1, 4], &[7., 8., 9., 10.]);
     let e = refuse(&t, &ACTS);
-    assert!(e.contains("`2.weight` takes 4 inputs but the layer before gives 3"), "{e}");
+    assert!(
+        e.contains("`2.weight` takes 4 inputs but the layer before gives 3"),
+        "{e}"
+    );
 
     let mut t = good();
     t[1] = f32s("0.bias", &[3], &[0.5, f32::NAN, 0.25]);
     let e = refuse(&t, &ACTS);
-    assert!(e.contains("`0.bias` holds a NaN or infinite value at flat index 1"), "{e}");
+    assert!(
+        e.contains("`0.bias` holds a NaN or infinite value at flat index 1"),
+        "{e}"
+    );
 
     let mut t = good();
     t.remove(0);
@@ -108,7 +133,10 @@ fn every_problem_is_named() {
     let mut t = good();
     t[2] = f32s("fc.weight", &[1, 3], &[7., 8., 9.]);
     let e = refuse(&t, &ACTS);
-    assert!(e.contains("`fc.weight`") && e.contains("not numbered"), "{e}");
+    assert!(
+        e.contains("`fc.weight`") && e.contains("not numbered"),
+        "{e}"
+    );
 
     let e = torch::import(b"not a safetensors file", &ACTS, None)
         .expect_err("refused")
@@ -158,13 +186,19 @@ fn half_precision_widens_exactly() {
     let t = vec![T("0.weight", Dtype::F16, vec![3, 2], half)];
     let imported = torch::import(&file(&t), &[Act::Tanh], None).expect("valid");
     assert_eq!(imported.net.scalar, Scalar::F32);
-    assert_eq!(imported.notes, ["widened 6 F16/BF16 values to f32 (exactly)"]);
+    assert_eq!(
+        imported.notes,
+        ["widened 6 F16/BF16 values to f32 (exactly)"]
+    );
     // Torch's rows [1, 1/3], [-2, 2^-24], [65504, -0], transposed.
     assert_eq!(
         imported.net.layers[0].w,
         [1.0, -2.0, 65504.0, 0.333_251_953_125, 2f64.powi(-24), -0.0]
     );
-    let inf: Vec<u8> = [0x3C00u16, 0x7C00].iter().flat_map(|b| b.to_le_bytes()).collect();
+    let inf: Vec<u8> = [0x3C00u16, 0x7C00]
+        .iter()
+        .flat_map(|b| b.to_le_bytes())
+        .collect();
     let t = vec![T("0.weight", Dtype::F16, vec![1, 2], inf)];
     let e = refuse(&t, &[Act::Tanh]);
     assert!(e.contains("flat index 1"), "{e}");
@@ -181,7 +215,10 @@ fn f64_becomes_f32_only_when_asked_and_says_so() {
     let imported = torch::import(&file(&t), &[Act::Identity], Some(Scalar::F32)).expect("valid");
     assert_eq!(imported.net.scalar, Scalar::F32);
     assert_eq!(imported.net.layers[0].w, [f64::from(0.1f32), 0.5, -0.25]);
-    assert_eq!(imported.notes, ["rounded F64 values to f32: 1 of 3 changed"]);
+    assert_eq!(
+        imported.notes,
+        ["rounded F64 values to f32: 1 of 3 changed"]
+    );
     // Out of f32's range: refused rather than made infinite.
     let bytes: Vec<u8> = [1e300f64].iter().flat_map(|v| v.to_le_bytes()).collect();
     let t = vec![T("0.weight", Dtype::F64, vec![1, 1], bytes)];
@@ -219,7 +256,10 @@ fn export_writes_torch_names_and_layout() {
     );
     assert!(matches!(
         torch::export(&imported.net, &[Act::Tanh], ""),
-        Err(BridgeError::LayerCount { layers: 2, activations: 1 })
+        Err(BridgeError::LayerCount {
+            layers: 2,
+            activations: 1
+        })
     ));
     // With a prefix, for a model that holds the nn.Sequential as `net`.
     let bytes = torch::export(&imported.net, &acts, "net.").expect("valid");

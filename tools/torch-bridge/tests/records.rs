@@ -3,8 +3,8 @@
 
 use stackprop::persist::{Architecture, Progress};
 use stackprop::{
-    Adam, AdamConfig, Dense, Identity, Init, Layer, LeakyRelu, Mse, NoBias, Relu, Rng, Sgd, SgdConfig,
-    Sigmoid, Silu, Softplus, Tanh, Trainer, Zero,
+    Adam, AdamConfig, Dense, Identity, Init, Layer, LeakyRelu, Mse, NoBias, Relu, Rng, Sgd,
+    SgdConfig, Sigmoid, Silu, Softplus, Tanh, Trainer, Zero,
 };
 use stackprop_torch_bridge::net::{Network, Scalar};
 use stackprop_torch_bridge::record;
@@ -23,17 +23,19 @@ fn same_record<L: Architecture + Zero + PartialEq + core::fmt::Debug>(seed: u64,
     let written = record::write_params(&read.net).expect("finite");
     assert_eq!(written, bytes);
     let mut copy = L::ZERO;
-    copy.load_params(&written).expect("the crate accepts the tool's record");
+    copy.load_params(&written)
+        .expect("the crate accepts the tool's record");
     assert_eq!(copy, net);
 }
 
 #[test]
 fn parameter_records_are_the_crates_own() {
     same_record::<(Dense<2, 3, Tanh>, Dense<3, 1, Identity>)>(1, Scalar::F32);
-    same_record::<(Dense<5, 8, Tanh, f64>, Dense<8, 7, Relu, f64, NoBias>, Dense<7, 3, Identity, f64>)>(
-        2,
-        Scalar::F64,
-    );
+    same_record::<(
+        Dense<5, 8, Tanh, f64>,
+        Dense<8, 7, Relu, f64, NoBias>,
+        Dense<7, 3, Identity, f64>,
+    )>(2, Scalar::F64);
     same_record::<Dense<4, 4, Sigmoid, f32, NoBias>>(3, Scalar::F32);
     same_record::<(
         Dense<3, 6, LeakyRelu>,
@@ -67,7 +69,10 @@ fn training_state_records_are_read_back() {
     let mut trainer = T::new(net, Adam::new(AdamConfig::new(0.01)).expect("valid"), Mse);
     for _ in 0..3 {
         trainer
-            .step(&[[0.5, -1.0, 0.25], [1.0, 0.0, -0.5]], &[[1.0, 0.0], [0.0, 1.0]])
+            .step(
+                &[[0.5, -1.0, 0.25], [1.0, 0.0, -0.5]],
+                &[[1.0, 0.0], [0.0, 1.0]],
+            )
             .expect("finite");
     }
     let mut bytes = [0u8; T::STATE_RECORD_LEN];
@@ -122,27 +127,33 @@ fn damaged_records_are_refused_naming_the_field() {
     let body = bad.len() - 4;
     let crc = stackprop::persist::crc32(&bad[..body]);
     bad[body..].copy_from_slice(&crc.to_le_bytes());
-    assert!(reason(&bad).contains("layer 1 takes 4 inputs but layer 0 gives 3"), "{}", reason(&bad));
+    assert!(
+        reason(&bad).contains("layer 1 takes 4 inputs but layer 0 gives 3"),
+        "{}",
+        reason(&bad)
+    );
     // A NaN weight, resealed.
     let mut bad = good;
     bad[40..44].copy_from_slice(&f32::NAN.to_le_bytes());
     let crc = stackprop::persist::crc32(&bad[..body]);
     bad[body..].copy_from_slice(&crc.to_le_bytes());
-    assert!(reason(&bad).contains("NaN or infinity at byte 40"), "{}", reason(&bad));
+    assert!(
+        reason(&bad).contains("NaN or infinity at byte 40"),
+        "{}",
+        reason(&bad)
+    );
 }
 
 #[test]
 fn networks_that_cannot_be_recorded_are_refused() {
     let mut net = Network {
         scalar: Scalar::F32,
-        layers: vec![
-            stackprop_torch_bridge::net::Layer {
-                inputs: 2,
-                outputs: 2,
-                w: vec![1.0, 2.0, 3.0, f64::INFINITY],
-                b: None,
-            },
-        ],
+        layers: vec![stackprop_torch_bridge::net::Layer {
+            inputs: 2,
+            outputs: 2,
+            w: vec![1.0, 2.0, 3.0, f64::INFINITY],
+            b: None,
+        }],
     };
     assert!(record::write_params(&net).is_err());
     net.layers[0].w[3] = 4.0;

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Tests of stackprop_records: run with pytest, or as a script.
+
+    python python/test_stackprop_records.py [DIR]
+
+The records under test were written by Rust: the committed fixtures (the tool's
+parameter records, byte-identical to the crate's `save_params`, which the tool's tests
+check) and, given DIR (or STACKPROP_RECORDS_DIR), the crate's own `save_state` and
+`save_params` output of the `finetune` example. Every one must read, and write back to
+the same bytes.
+"""
+
+import os
+import sys
+import zlib
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import stackprop_records as sr  # noqa: E402
+
+FIXTURES = os.path.join(HERE, "..", "tools", "torch-bridge", "fixtures")
+LAYERS = "tanh,relu,silu,identity"
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def rust_records():
+    out = [fixture("mlp_f32.sprc"), fixture("mlp_f64.sprc")]
+    directory = os.environ.get("STACKPROP_RECORDS_DIR")
+    if directory:
+        for name in ("state.sprc", "params.sprc"):
+            with open(os.path.join(directory, name), "rb") as f:
+                out.append(f.read())
+    return out
+
+
+def test_rust_records_round_trip():
+    for data in rust_records():
+        rec = sr.read(data)
+        assert sr.write(rec) == data
+
+
+def test_fixture_layers_and_values():
+    for name, dtype in (("mlp_f32.sprc", np.float32), ("mlp_f64.sprc", np.float64)):
+        rec = sr.read(fixture(name))
+        assert rec.kind == "params" and rec.dtype is dtype
+        shapes = [(l.inputs, l.outputs, l.b is not None) for l in rec.layers]
+        assert shapes == [(5, 8, True), (8, 7, False), (7, 6, True), (6, 3, True)], shapes
+        assert rec.param_count == 173
+        sd = sr.state_dict(rec, LAYERS)
+        assert sorted(sd) == ["0.bias", "0.weight", "2.weight", "4.bias", "4.weight", "6.bias", "6.weight"]
+        assert sd["2.weight"].shape == (7, 8)
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            continue
+        torch_file = load_file(os.path.join(FIXTURES, name.replace(".sprc", ".safetensors")))
+        for k, v in sd.items():
+            assert np.array_equal(torch_file[k], v), k
+
+
+def test_training_state_fields():
+    directory = os.environ.get("STACKPROP_RECORDS_DIR")
+    if not directory:
+        return
+    rec = sr.read(os.path.join(directory, "state.sprc"))
+    assert rec.kind == "state" and sr.OPTIMIZERS[rec.optimizer] == "adam"
+    assert rec.steps == 200 and rec.counter == 200
+    # Adam: 9 scalars, then m and v of every parameter (no layer is frozen).
+    assert rec.optimizer_state.size == 9 + 2 * rec.param_count
+    params = sr.read(os.path.join(directory, "params.sprc"))
+    for a, b in zip(rec.layers, params.layers):
+        assert np.array_equal(a.w, b.w)
+
+
+def test_damage_is_refused_naming_the_field():
+    good = fixture("mlp_f32.sprc")
+
+    def reason(data):
+        try:
+            sr.read(data)
+        except sr.RecordError as e:
+            return str(e)
+        raise AssertionError("accepted a damaged record")
+
+    assert "magic" in reason(b"XPRC" + good[4:])
+    flipped = bytearray(good)
+    flipped[100] ^= 1
+    assert "CRC-32" in reason(bytes(flipped))
+    assert "header says" in reason(good[:-1])
+    assert "shorter" in reason(b"SPRC")
+    # A NaN weight with a valid CRC.
+    nan = bytearray(good)
+    nan[64:68] = np.float32("nan").tobytes()
+    nan[-4:] = zlib.crc32(bytes(nan[:-4])).to_bytes(4, "little")
+    assert "NaN or infinity at byte 64" in reason(bytes(nan))
+
+
+def test_new_records_from_numpy():
+    rng = np.random.default_rng(7)
+    layers = [sr.Layer(rng.standard_normal((3, 4)), rng.standard_normal(4)), sr.Layer(rng.standard_normal((4, 2)))]
+    for dtype in (np.float32, np.float64):
+        data = sr.write(sr.Record.params(layers, dtype))
+        back = sr.read(data)
+        assert back.dtype is dtype
+        assert np.array_equal(back.layers[0].w, layers[0].w.astype(dtype))
+        assert back.layers[1].b is None
+        x = rng.standard_normal((5, 3))
+        y = sr.forward(back, "relu,identity", x)
+        assert y.shape == (5, 2) and y.dtype == dtype
+    # Widths that do not chain, and NaN, are refused before anything is written.
+    for bad in (
+        [sr.Layer(np.zeros((3, 4))), sr.Layer(np.zeros((5, 2)))],
+        [sr.Layer(np.full((2, 2), np.nan))],
+    ):
+        try:
+            sr.write(sr.Record.params(bad))
+        except sr.RecordError:
+            pass
+        else:
+            raise AssertionError("wrote an invalid record")
+
+
+def test_module_indices():
+    assert sr.module_indices("relu,tanh,identity") == [0, 2, 4]
+    assert sr.module_indices(["identity", "relu", "identity"]) == [0, 1, 3]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        os.environ["STACKPROP_RECORDS_DIR"] = sys.argv[1]
+    tests = [(n, f) for n, f in sorted(globals().items()) if n.startswith("test_")]
+    for name, test in tests:
+        test()
+        print(f"ok {name}")
+    print(f"{len(tests)} tests passed")

@@ -1,0 +1,135 @@
+//! The committed fixtures are what the tool makes of torch's files today: the records
+//! and the Rust source that the main crate's `tests/torch.rs` checks against torch's
+//! numbers. Also: F16/BF16 files import as torch's own widening of them, and the
+//! generated source compiles for Cortex-M4F.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stackprop::persist::Architecture;
+use stackprop::{Layer, Zero};
+use stackprop_torch_bridge::spec::Act;
+use stackprop_torch_bridge::{record, rust_source, torch};
+
+#[path = "../fixtures/mlp_f32.rs"]
+mod mlp_f32;
+
+const LAYERS: &str = "tanh,relu,silu,identity";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn acts() -> Vec<Act> {
+    Act::parse_list(LAYERS).expect("valid")
+}
+
+#[test]
+fn committed_records_are_todays_imports() {
+    for (file, rec) in [
+        ("mlp_f64.safetensors", "mlp_f64.sprc"),
+        ("mlp_f32.safetensors", "mlp_f32.sprc"),
+    ] {
+        let imported = torch::import(&read(file), &acts(), None).expect("valid");
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        assert_eq!(imported.names, ["0.weight", "2.weight", "4.weight", "6.weight"]);
+        let bytes = record::write_params(&imported.net).expect("finite");
+        assert!(bytes == read(rec), "{rec} differs from today's import of {file}");
+        // And an export of the record names its tensors as the file does.
+        let back = torch::export(&imported.net, &acts(), "").expect("valid");
+        let again = torch::import(&back, &acts(), None).expect("valid");
+        assert_eq!(again.net, imported.net);
+    }
+}
+
+#[test]
+fn committed_source_is_todays_import_and_holds_the_record() {
+    let imported = torch::import(&read("mlp_f32.safetensors"), &acts(), None).expect("valid");
+    let src = rust_source::generate(&imported.net, &acts(), &imported.names, "mlp_f32.safetensors")
+        .expect("4 layers");
+    let formatted = rust_source::rustfmt(&src).expect("rustfmt runs");
+    let committed = String::from_utf8(read("mlp_f32.rs")).expect("UTF-8");
+    assert!(formatted == committed, "mlp_f32.rs differs from today's import");
+    // The compiled statics are the record's parameters.
+    let mut net = mlp_f32::Net::ZERO;
+    net.load_params(&read("mlp_f32.sprc")).expect("loads");
+    assert_eq!(net.0, mlp_f32::LAYER_0);
+    assert_eq!(net.1, mlp_f32::LAYER_1);
+    assert_eq!(net.2, mlp_f32::LAYER_2);
+    assert_eq!(net.3, mlp_f32::LAYER_3);
+    let _ = mlp_f32::FLASH;
+    // A parameter-free FLASH: the weights stay in the statics.
+    assert_eq!(mlp_f32::FlashNet::PARAM_COUNT, 0);
+    assert_eq!(mlp_f32::FLASH.params().count(), 0);
+}
+
+#[test]
+fn half_precision_files_import_as_torch_widens_them() {
+    for tag in ["f16", "bf16"] {
+        let narrow = torch::import(&read(&format!("mlp_{tag}.safetensors")), &acts(), None)
+            .expect("valid");
+        let widened = torch::import(&read(&format!("mlp_{tag}_widened.safetensors")), &acts(), None)
+            .expect("valid");
+        assert_eq!(narrow.net, widened.net, "{tag}");
+        assert_eq!(narrow.notes, ["widened 173 F16/BF16 values to f32 (exactly)"]);
+        // Not the f32 network itself: the narrow file lost digits, which widening keeps lost.
+        let full = torch::import(&read("mlp_f32.safetensors"), &acts(), None).expect("valid");
+        assert_ne!(narrow.net, full.net);
+    }
+}
+
+/// A tiny firmware-like crate that includes the generated source, checked for the
+/// Cortex-M4F target; skipped (with a note) where that target is not installed.
+#[test]
+fn generated_source_checks_for_cortex_m4f() {
+    const TARGET: &str = "thumbv7em-none-eabihf";
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains(TARGET))
+        .unwrap_or(false);
+    if !installed {
+        eprintln!("skipped: `rustup target add {TARGET}` to run it");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-firmware");
+    std::fs::create_dir_all(dir.join("src")).expect("temp dir");
+    let stackprop = root.join("../..").canonicalize().expect("the checkout");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"generated-firmware\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\nstackprop = {{ path = {:?} }}\n\n[workspace]\n",
+            stackprop.display().to_string()
+        ),
+    )
+    .expect("write");
+    std::fs::copy(fixture("mlp_f32.rs"), dir.join("src/mlp.rs")).expect("copy");
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "#![no_std]\n#![deny(warnings)]\npub mod mlp;\n\n\
+         /// Runs the network from flash on one sample.\n\
+         pub fn infer(x: &[[f32; 5]; 1], cache: &mut stackprop::CacheOf<mlp::FlashNet, 1>) -> [f32; 3] {\n\
+         \x20   use stackprop::Layer;\n\
+         \x20   mlp::FLASH.forward(x, cache);\n\
+         \x20   <mlp::FlashNet as Layer>::output(cache)[0]\n\
+         }\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO"))
+        .args(["check", "--quiet", "--target", TARGET])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo check --target {TARGET} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
