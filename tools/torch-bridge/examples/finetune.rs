@@ -40,7 +40,10 @@ fn batch(rng: &mut Rng) -> ([[f32; 5]; N], [[f32; 3]; N]) {
 
 fn accuracy(y: &[[f32; 3]; N], t: &[[f32; 3]; N]) -> usize {
     let argmax = |r: &[f32; 3]| (0..3).fold(0, |k, j| if r[j] > r[k] { j } else { k });
-    y.iter().zip(t).filter(|(y, t)| argmax(y) == argmax(t)).count()
+    y.iter()
+        .zip(t)
+        .filter(|(y, t)| argmax(y) == argmax(t))
+        .count()
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -77,7 +80,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     trainer.net.save_params(&mut params)?;
     std::fs::write(out.join("params.sprc"), &params)?;
 
-    let bytes = |rows: &[[f32; 5]]| rows.iter().flatten().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    let bytes = |rows: &[[f32; 5]]| {
+        rows.iter()
+            .flatten()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>()
+    };
     let xb = bytes(&x);
     let yb: Vec<u8> = y.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
     let views = [

@@ -87,15 +87,16 @@ pub fn generate(
             format!("{} → {} {a}{bias}", l.inputs, l.outputs)
         })
         .collect();
+    let ram = tuple(&(0..n).map(|l| format!("LAYER_{l}")).collect::<Vec<_>>());
     let _ = writeln!(
         src,
-        "//! An {} network imported from `{origin}` by `torch-bridge import`.\n//!\n//! Layers: {}.\n//!\n\
-         //! `FLASH` runs forward with its parameters in flash; `Net` is the same network \
-         //! with them in RAM, the type `load_params` and a `Trainer` take: \
-         //! `let net: Net = {};` copies them there.\n",
+        "//! An {} network imported from `{origin}` by `torch-bridge import`.\n//!\n\
+         //! Layers: {}.\n//!\n\
+         //! `FLASH` runs forward with the parameters where the statics are, in flash;\n\
+         //! `Net` is the same network in RAM, the type `load_params` and a `Trainer`\n\
+         //! take: `let net: Net = {ram};` copies it there.\n",
         s.rust(),
         summary.join(", "),
-        tuple(&(0..n).map(|l| format!("LAYER_{l}")).collect::<Vec<_>>()),
     );
     let mut root = vec!["Dense", "FrozenRef"];
     if no_bias {
@@ -127,12 +128,16 @@ pub fn generate(
             "/// Layer {l}, from {name}: {} inputs, {} outputs, {act}; `w[input][output]`.",
             layer.inputs, layer.outputs
         );
-        let _ = write!(src, "pub static LAYER_{l}: {ty} = Dense::new([");
+        // One row per input keeps W readable; rustfmt would put one number per line.
+        let _ = write!(
+            src,
+            "#[rustfmt::skip]\npub static LAYER_{l}: {ty} = Dense::new(\n    [\n"
+        );
         for row in layer.w.chunks(layer.outputs) {
             let cells: Vec<String> = row.iter().map(|v| literal(*v, s)).collect();
-            let _ = write!(src, "[{}],", cells.join(", "));
+            let _ = writeln!(src, "        [{}],", cells.join(", "));
         }
-        src.push_str("], ");
+        src.push_str("    ],\n    ");
         match &layer.b {
             Some(b) => {
                 let cells: Vec<String> = b.iter().map(|v| literal(*v, s)).collect();
@@ -140,7 +145,7 @@ pub fn generate(
             }
             None => src.push_str("NoBias"),
         }
-        src.push_str(");\n\n");
+        src.push_str(",\n);\n\n");
     }
     let refs: Vec<String> = (0..n).map(|l| format!("FrozenRef(&LAYER_{l})")).collect();
     let _ = writeln!(

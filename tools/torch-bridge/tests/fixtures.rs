@@ -17,7 +17,9 @@ mod mlp_f32;
 const LAYERS: &str = "tanh,relu,silu,identity";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 fn read(name: &str) -> Vec<u8> {
@@ -36,9 +38,15 @@ fn committed_records_are_todays_imports() {
     ] {
         let imported = torch::import(&read(file), &acts(), None).expect("valid");
         assert!(imported.notes.is_empty(), "{:?}", imported.notes);
-        assert_eq!(imported.names, ["0.weight", "2.weight", "4.weight", "6.weight"]);
+        assert_eq!(
+            imported.names,
+            ["0.weight", "2.weight", "4.weight", "6.weight"]
+        );
         let bytes = record::write_params(&imported.net).expect("finite");
-        assert!(bytes == read(rec), "{rec} differs from today's import of {file}");
+        assert!(
+            bytes == read(rec),
+            "{rec} differs from today's import of {file}"
+        );
         // And an export of the record names its tensors as the file does.
         let back = torch::export(&imported.net, &acts(), "").expect("valid");
         let again = torch::import(&back, &acts(), None).expect("valid");
@@ -49,11 +57,19 @@ fn committed_records_are_todays_imports() {
 #[test]
 fn committed_source_is_todays_import_and_holds_the_record() {
     let imported = torch::import(&read("mlp_f32.safetensors"), &acts(), None).expect("valid");
-    let src = rust_source::generate(&imported.net, &acts(), &imported.names, "mlp_f32.safetensors")
-        .expect("4 layers");
+    let src = rust_source::generate(
+        &imported.net,
+        &acts(),
+        &imported.names,
+        "mlp_f32.safetensors",
+    )
+    .expect("4 layers");
     let formatted = rust_source::rustfmt(&src).expect("rustfmt runs");
     let committed = String::from_utf8(read("mlp_f32.rs")).expect("UTF-8");
-    assert!(formatted == committed, "mlp_f32.rs differs from today's import");
+    assert!(
+        formatted == committed,
+        "mlp_f32.rs differs from today's import"
+    );
     // The compiled statics are the record's parameters.
     let mut net = mlp_f32::Net::ZERO;
     net.load_params(&read("mlp_f32.sprc")).expect("loads");
@@ -70,12 +86,19 @@ fn committed_source_is_todays_import_and_holds_the_record() {
 #[test]
 fn half_precision_files_import_as_torch_widens_them() {
     for tag in ["f16", "bf16"] {
-        let narrow = torch::import(&read(&format!("mlp_{tag}.safetensors")), &acts(), None)
-            .expect("valid");
-        let widened = torch::import(&read(&format!("mlp_{tag}_widened.safetensors")), &acts(), None)
-            .expect("valid");
+        let narrow =
+            torch::import(&read(&format!("mlp_{tag}.safetensors")), &acts(), None).expect("valid");
+        let widened = torch::import(
+            &read(&format!("mlp_{tag}_widened.safetensors")),
+            &acts(),
+            None,
+        )
+        .expect("valid");
         assert_eq!(narrow.net, widened.net, "{tag}");
-        assert_eq!(narrow.notes, ["widened 173 F16/BF16 values to f32 (exactly)"]);
+        assert_eq!(
+            narrow.notes,
+            ["widened 173 F16/BF16 values to f32 (exactly)"]
+        );
         // Not the f32 network itself: the narrow file lost digits, which widening keeps lost.
         let full = torch::import(&read("mlp_f32.safetensors"), &acts(), None).expect("valid");
         assert_ne!(narrow.net, full.net);
