@@ -79,14 +79,49 @@ macro_rules! check_grads {
         let (g0, g1, g2, g3) = $grads;
         let t = &$torch["grads"];
         let mut worst = 0.0f64;
-        worst = worst.max(close(concat!($what, " 0.weight"), &torch_layout(&g0.w), &flat(&t["0.weight"]), $tol));
-        worst = worst.max(close(concat!($what, " 0.bias"), &values(&g0.b), &flat(&t["0.bias"]), $tol));
-        worst = worst.max(close(concat!($what, " 2.weight"), &torch_layout(&g1.w), &flat(&t["2.weight"]), $tol));
+        worst = worst.max(close(
+            concat!($what, " 0.weight"),
+            &torch_layout(&g0.w),
+            &flat(&t["0.weight"]),
+            $tol,
+        ));
+        worst = worst.max(close(
+            concat!($what, " 0.bias"),
+            &values(&g0.b),
+            &flat(&t["0.bias"]),
+            $tol,
+        ));
+        worst = worst.max(close(
+            concat!($what, " 2.weight"),
+            &torch_layout(&g1.w),
+            &flat(&t["2.weight"]),
+            $tol,
+        ));
         assert!(t.get("2.bias").is_none(), "the second layer has no bias");
-        worst = worst.max(close(concat!($what, " 4.weight"), &torch_layout(&g2.w), &flat(&t["4.weight"]), $tol));
-        worst = worst.max(close(concat!($what, " 4.bias"), &values(&g2.b), &flat(&t["4.bias"]), $tol));
-        worst = worst.max(close(concat!($what, " 6.weight"), &torch_layout(&g3.w), &flat(&t["6.weight"]), $tol));
-        worst = worst.max(close(concat!($what, " 6.bias"), &values(&g3.b), &flat(&t["6.bias"]), $tol));
+        worst = worst.max(close(
+            concat!($what, " 4.weight"),
+            &torch_layout(&g2.w),
+            &flat(&t["4.weight"]),
+            $tol,
+        ));
+        worst = worst.max(close(
+            concat!($what, " 4.bias"),
+            &values(&g2.b),
+            &flat(&t["4.bias"]),
+            $tol,
+        ));
+        worst = worst.max(close(
+            concat!($what, " 6.weight"),
+            &torch_layout(&g3.w),
+            &flat(&t["6.weight"]),
+            $tol,
+        ));
+        worst = worst.max(close(
+            concat!($what, " 6.bias"),
+            &values(&g3.b),
+            &flat(&t["6.bias"]),
+            $tol,
+        ));
         worst
     }};
 }
@@ -99,21 +134,47 @@ macro_rules! against_torch {
         let x: [[_; 5]; N] = rows(&fix["x"]);
         let mut worst = 0.0f64;
 
-        let mut ce = Trainer::<$net, (), SoftmaxCrossEntropy, N>::new($value, (), SoftmaxCrossEntropy);
+        let mut ce =
+            Trainer::<$net, (), SoftmaxCrossEntropy, N>::new($value, (), SoftmaxCrossEntropy);
         let y = ce.predict(&x);
         let ys: Vec<f64> = y.iter().flatten().map(|v| v.to_f64()).collect();
-        worst = worst.max(close(concat!($key, " output"), &ys, &flat(&torch["output"]), $tol));
+        worst = worst.max(close(
+            concat!($key, " output"),
+            &ys,
+            &flat(&torch["output"]),
+            $tol,
+        ));
 
         let t: [[_; 3]; N] = rows(&fix["t_ce"]);
         let e = ce.gradients(&x, &t, None).expect("finite");
-        worst = worst.max(close(concat!($key, " ce loss"), &[e.to_f64()], &flat(&torch["ce"]["loss"]), $tol));
-        worst = worst.max(check_grads!(concat!($key, " ce"), &ce.grads, torch["ce"], $tol));
+        worst = worst.max(close(
+            concat!($key, " ce loss"),
+            &[e.to_f64()],
+            &flat(&torch["ce"]["loss"]),
+            $tol,
+        ));
+        worst = worst.max(check_grads!(
+            concat!($key, " ce"),
+            &ce.grads,
+            torch["ce"],
+            $tol
+        ));
 
         let mut mse = Trainer::<$net, (), Mse, N>::new($value, (), Mse);
         let t: [[_; 3]; N] = rows(&fix["t_mse"]);
         let e = mse.gradients(&x, &t, None).expect("finite");
-        worst = worst.max(close(concat!($key, " mse loss"), &[e.to_f64()], &flat(&torch["mse"]["loss"]), $tol));
-        worst = worst.max(check_grads!(concat!($key, " mse"), &mse.grads, torch["mse"], $tol));
+        worst = worst.max(close(
+            concat!($key, " mse loss"),
+            &[e.to_f64()],
+            &flat(&torch["mse"]["loss"]),
+            $tol,
+        ));
+        worst = worst.max(check_grads!(
+            concat!($key, " mse"),
+            &mse.grads,
+            torch["mse"],
+            $tol
+        ));
         worst
     }};
 }
@@ -136,7 +197,12 @@ fn f32_import_matches_torch_to_1e_5() {
     let (l0, l1, l2, l3) = &net;
     assert_eq!(
         (l0, l1, l2, l3),
-        (&mlp_f32::LAYER_0, &mlp_f32::LAYER_1, &mlp_f32::LAYER_2, &mlp_f32::LAYER_3)
+        (
+            &mlp_f32::LAYER_0,
+            &mlp_f32::LAYER_1,
+            &mlp_f32::LAYER_2,
+            &mlp_f32::LAYER_3
+        )
     );
     let worst = against_torch!(mlp_f32::Net, net, fixture(), "f32", 1e-5);
     println!("f32: largest relative difference from torch {worst:.2e}");
@@ -147,12 +213,27 @@ fn the_network_in_flash_computes_the_same_outputs() {
     let fix = fixture();
     let x: [[f32; 5]; N] = rows(&fix["x"]);
     let mut flash = Trainer::<mlp_f32::FlashNet, (), Mse, N>::new(mlp_f32::FLASH, (), Mse);
-    let ys: Vec<f64> = flash.predict(&x).iter().flatten().map(|v| f64::from(*v)).collect();
+    let ys: Vec<f64> = flash
+        .predict(&x)
+        .iter()
+        .flatten()
+        .map(|v| f64::from(*v))
+        .collect();
     close("flash output", &ys, &flat(&fix["f32"]["output"]), 1e-5);
     // Nothing of it is in the network's state: no parameters to record.
     assert_eq!(mlp_f32::FlashNet::PARAM_COUNT, 0);
-    let net: mlp_f32::Net = (mlp_f32::LAYER_0, mlp_f32::LAYER_1, mlp_f32::LAYER_2, mlp_f32::LAYER_3);
+    let net: mlp_f32::Net = (
+        mlp_f32::LAYER_0,
+        mlp_f32::LAYER_1,
+        mlp_f32::LAYER_2,
+        mlp_f32::LAYER_3,
+    );
     let mut ram = Trainer::<mlp_f32::Net, (), Mse, N>::new(net, (), Mse);
-    let y_ram: Vec<f64> = ram.predict(&x).iter().flatten().map(|v| f64::from(*v)).collect();
+    let y_ram: Vec<f64> = ram
+        .predict(&x)
+        .iter()
+        .flatten()
+        .map(|v| f64::from(*v))
+        .collect();
     assert_eq!(ys, y_ram);
 }

@@ -17,6 +17,8 @@ use safetensors::tensor::{Dtype, TensorView};
 use stackprop::persist::{Architecture, Progress};
 use stackprop::{Adam, AdamConfig, Rng, SoftmaxCrossEntropy, Trainer, Zero};
 
+// Only `Net` is used here; `FLASH` and the statics serve inference from flash.
+#[allow(dead_code)]
 #[path = "../fixtures/mlp_f32.rs"]
 mod mlp;
 
