@@ -8,6 +8,9 @@
 //! * [`record::read`] reads a parameter or training-state record back, and
 //!   [`torch::export`] writes it as `.safetensors` that `load_state_dict` accepts.
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
 pub mod error;
 pub mod net;
 pub mod record;

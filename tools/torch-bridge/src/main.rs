@@ -41,10 +41,16 @@ fn read(path: &str) -> Result<Vec<u8>, BridgeError> {
 }
 
 fn write(path: &str, bytes: &[u8]) -> Result<(), BridgeError> {
-    std::fs::write(path, bytes).map_err(|source| BridgeError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    parent
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(path, bytes))
+        .map_err(|source| BridgeError::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// The activations: the spec itself, or `@file`.
