@@ -15,6 +15,7 @@ with the CRC-32 of zlib.
         layer.b                              # (outputs,) or None
         layer.w.T                            # nn.Linear's weight, (out, in)
     sd = sr.state_dict(rec, "relu,tanh,identity")   # {"0.weight": ..., "0.bias": ...}
+    rec = sr.from_state_dict(sd, "relu,tanh,identity")  # and back
 
     data = sr.write(rec)                     # bytes; read(write(rec)) == rec
     sr.write(sr.Record.params([sr.Layer(w, b), ...]))   # a new parameter record
@@ -272,6 +273,29 @@ def state_dict(rec: Record, activations: Union[str, Sequence[str]], prefix: str 
         if layer.b is not None:
             out[f"{prefix}{i}.bias"] = layer.b.copy()
     return out
+
+
+def from_state_dict(sd: dict, activations: Union[str, Sequence[str]], dtype=None, prefix: str = "") -> Record:
+    """A parameter record from an nn.Sequential ``state_dict`` (numpy arrays, or torch
+    tensors via ``.numpy()``), named as ``module_indices`` says: the inverse of
+    ``state_dict``. ``dtype`` defaults to the first weight's (float32 or float64);
+    every tensor must be present and no other."""
+    idx = module_indices(activations)
+    names = set(sd)
+    layers = []
+    for i in idx:
+        wname, bname = f"{prefix}{i}.weight", f"{prefix}{i}.bias"
+        if wname not in sd:
+            raise ValueError(f"{wname} missing: the layers are at indices {idx}")
+        w = np.asarray(sd[wname])
+        if w.ndim != 2:
+            raise ValueError(f"{wname}: shape {w.shape}, expected (out, in)")
+        b = np.asarray(sd[bname]) if bname in sd else None
+        layers.append(Layer(np.ascontiguousarray(w.T), b))
+        names -= {wname, bname}
+    if names:
+        raise ValueError(f"tensors {sorted(names)} are not the layers' weights or biases")
+    return Record.params(layers, dtype)
 
 
 def activate(name: str, a: np.ndarray) -> np.ndarray:

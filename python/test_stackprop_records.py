@@ -62,6 +62,8 @@ def test_fixture_layers_and_values():
         torch_file = load_file(os.path.join(FIXTURES, name.replace(".sprc", ".safetensors")))
         for k, v in sd.items():
             assert np.array_equal(torch_file[k], v), k
+        # Straight from torch's file to the record torch-bridge writes, byte for byte.
+        assert sr.write(sr.from_state_dict(torch_file, LAYERS)) == fixture(name)
 
 
 def test_training_state_fields():
@@ -124,6 +126,17 @@ def test_new_records_from_numpy():
             pass
         else:
             raise AssertionError("wrote an invalid record")
+
+
+def test_from_state_dict_refuses_strays():
+    sd = {"0.weight": np.zeros((3, 2)), "2.weight": np.zeros((1, 3)), "1.running_mean": np.zeros(3)}
+    for acts, fragment in (("relu,identity", "running_mean"), ("identity,identity", "1.weight missing")):
+        try:
+            sr.from_state_dict(sd, acts)
+        except ValueError as e:
+            assert fragment in str(e), e
+        else:
+            raise AssertionError("accepted")
 
 
 def test_module_indices():

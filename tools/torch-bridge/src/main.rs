@@ -10,14 +10,15 @@ use stackprop_torch_bridge::{record, rust_source, torch};
 
 const USAGE: &str = "\
 usage:
-  torch-bridge import MODEL.safetensors --layers SPEC [--scalar f32|f64]
+  torch-bridge import MODEL.safetensors [--layers SPEC] [--scalar f32|f64]
                       [--record OUT.sprc] [--rust OUT.rs]
   torch-bridge export RECORD.sprc --layers SPEC --out OUT.safetensors [--prefix PREFIX]
   torch-bridge inspect RECORD.sprc
 
 SPEC is one activation per nn.Linear layer, comma-separated (identity, relu,
 leaky_relu, sigmoid, tanh, softplus, silu), or @FILE holding them (commas or lines,
-`#` starts a comment).";
+`#` starts a comment). Import takes SPEC from the file's `stackprop.layers` metadata
+(which export writes) when --layers is not given.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -122,14 +123,24 @@ fn run(args: &[String]) -> Result<(), BridgeError> {
     match command.as_str() {
         "import" => {
             let a = Args::parse(rest, &["layers", "scalar", "record", "rust"])?;
-            let acts = layers(a.require("layers")?)?;
+            let bytes = read(a.positional)?;
+            let acts = match (a.get("layers"), torch::layers_in_metadata(&bytes)?) {
+                (Some(spec), _) => layers(spec)?,
+                (None, Some(spec)) => Act::parse_list(&spec)?,
+                (None, None) => {
+                    return Err(BridgeError::Usage(
+                        "`--layers` is required: the file has no `stackprop.layers` metadata"
+                            .into(),
+                    ));
+                }
+            };
             let scalar = a.get("scalar").map(Scalar::parse).transpose()?;
             if a.get("record").is_none() && a.get("rust").is_none() {
                 return Err(BridgeError::Usage(
                     "import writes --record OUT.sprc, --rust OUT.rs or both".into(),
                 ));
             }
-            let imported = torch::import(&read(a.positional)?, &acts, scalar)?;
+            let imported = torch::import(&bytes, &acts, scalar)?;
             for note in &imported.notes {
                 eprintln!("note: {note}");
             }

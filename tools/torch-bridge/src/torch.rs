@@ -237,6 +237,21 @@ pub fn import(bytes: &[u8], acts: &[Act], scalar: Option<Scalar>) -> Result<Impo
     Ok(Imported { net, names, notes })
 }
 
+/// The activations recorded in the file's metadata under `stackprop.layers`, as
+/// [`export`] writes them (or `save_file(…, metadata={"stackprop.layers": "relu,identity"})`).
+///
+/// # Errors
+///
+/// [`BridgeError::SafeTensors`] if the header is malformed.
+pub fn layers_in_metadata(bytes: &[u8]) -> Result<Option<String>, BridgeError> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| BridgeError::SafeTensors(e.to_string()))?;
+    Ok(meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("stackprop.layers").cloned()))
+}
+
 /// Writes `net` as a `.safetensors` file that `model.load_state_dict(load_file(…))`
 /// accepts for the `nn.Sequential` that [`sequential_source`] prints: weights
 /// `[out, in]`, names `{prefix}{index}.weight` / `.bias` with the indices of

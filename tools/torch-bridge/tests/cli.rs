@@ -93,10 +93,28 @@ fn refused_input_fails_with_the_reason() {
         "{stderr}"
     );
 
+    // torch's own file has no activations in it.
     let out = Command::new(BIN)
-        .args(["import", "x.safetensors"])
+        .args([
+            "import",
+            &fixture("mlp_f32.safetensors"),
+            "--record",
+            "/dev/null",
+        ])
         .output()
         .expect("runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`--layers` is required"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`--layers` is required: the file has no `stackprop.layers` metadata"),
+        "{stderr}"
+    );
+
+    let out = Command::new(BIN)
+        .args(["import", "missing.safetensors", "--layers", "relu"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.safetensors: "), "{stderr}");
 }
