@@ -83,6 +83,8 @@ pub enum BridgeError {
     },
     /// A record that is not a valid stackprop record; the message names the field.
     Record(String),
+    /// A record that does not continue its `--base` record.
+    Base(String),
     /// `rustfmt` could not be run or refused the generated source.
     Rustfmt(String),
     /// A command-line mistake.
@@ -144,6 +146,7 @@ impl fmt::Display for BridgeError {
                 "{layers} layers: the generated network nests tuples of at most 6 layers, 36 in all"
             ),
             BridgeError::Record(msg) => write!(f, "not a valid stackprop record: {msg}"),
+            BridgeError::Base(msg) => write!(f, "--base: {msg}"),
             BridgeError::Rustfmt(msg) => write!(f, "rustfmt: {msg}"),
             BridgeError::Usage(msg) => f.write_str(msg),
         }

@@ -13,12 +13,15 @@ usage:
   torch-bridge import MODEL.safetensors [--layers SPEC] [--scalar f32|f64]
                       [--record OUT.sprc] [--rust OUT.rs]
   torch-bridge export RECORD.sprc --layers SPEC --out OUT.safetensors [--prefix PREFIX]
+                      [--base BASE.sprc]
   torch-bridge inspect RECORD.sprc
 
 SPEC is one activation per nn.Linear layer, comma-separated (identity, relu,
 leaky_relu, sigmoid, tanh, softplus, silu), or @FILE holding them (commas or lines,
 `#` starts a comment). Import takes SPEC from the file's `stackprop.layers` metadata
-(which export writes) when --layers is not given.";
+(which export writes) when --layers is not given. Export --base takes the first
+layers from BASE.sprc, for a record of a network whose first layers are FrozenRefs
+(which records leave out).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -162,10 +165,14 @@ fn run(args: &[String]) -> Result<(), BridgeError> {
             Ok(())
         }
         "export" => {
-            let a = Args::parse(rest, &["layers", "out", "prefix"])?;
+            let a = Args::parse(rest, &["layers", "out", "prefix", "base"])?;
             let acts = layers(a.require("layers")?)?;
             let out = a.require("out")?;
-            let rec = record::read(&read(a.positional)?)?;
+            let mut rec = record::read(&read(a.positional)?)?;
+            if let Some(base) = a.get("base") {
+                let base = record::read(&read(base)?)?;
+                rec.net = rec.net.after_base(&base.net)?;
+            }
             let bytes = torch::export(&rec.net, &acts, a.get("prefix").unwrap_or(""))?;
             write(out, &bytes)?;
             println!("wrote {out}: {} bytes", bytes.len());

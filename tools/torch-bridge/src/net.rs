@@ -153,3 +153,47 @@ impl Network {
         Ok(())
     }
 }
+
+impl Network {
+    /// The network of `base` with its last layers replaced by `self`: a record of a
+    /// network whose first layers are `FrozenRef`s (left out of its records) completed
+    /// with those layers from the record they were made from.
+    ///
+    /// # Errors
+    ///
+    /// [`BridgeError::Base`] if the scalars differ, `self` has more layers than `base`,
+    /// or a layer of `self` differs in shape or bias from the one it replaces.
+    pub fn after_base(self, base: &Network) -> Result<Network, BridgeError> {
+        if self.scalar != base.scalar {
+            return Err(BridgeError::Base(format!(
+                "the record is {} but the base is {}",
+                self.scalar.rust(),
+                base.scalar.rust()
+            )));
+        }
+        let Some(kept) = base.layers.len().checked_sub(self.layers.len()) else {
+            return Err(BridgeError::Base(format!(
+                "the record has {} layers, more than the base's {}",
+                self.layers.len(),
+                base.layers.len()
+            )));
+        };
+        for (i, (ours, theirs)) in self.layers.iter().zip(&base.layers[kept..]).enumerate() {
+            let shape = |l: &Layer| (l.inputs, l.outputs, l.b.is_some());
+            if shape(ours) != shape(theirs) {
+                return Err(BridgeError::Base(format!(
+                    "record layer {i} is {:?} (inputs, outputs, bias) but base layer {} is {:?}",
+                    shape(ours),
+                    kept + i,
+                    shape(theirs)
+                )));
+            }
+        }
+        let mut layers = base.layers[..kept].to_vec();
+        layers.extend(self.layers);
+        Ok(Network {
+            scalar: base.scalar,
+            layers,
+        })
+    }
+}

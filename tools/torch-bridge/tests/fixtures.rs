@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use stackprop::persist::Architecture;
-use stackprop::{Layer, Zero};
+use stackprop::persist::{Architecture, Progress};
+use stackprop::{
+    Adam, AdamConfig, Dense, FrozenRef, Identity, Layer, Rng, SoftmaxCrossEntropy, Trainer, Zero,
+};
 use stackprop_torch_bridge::spec::Act;
 use stackprop_torch_bridge::{record, rust_source, torch};
 
@@ -155,4 +157,67 @@ fn generated_source_checks_for_cortex_m4f() {
         "cargo check --target {TARGET} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A head fine-tuned behind `FrozenRef`s, exported whole with `--base`.
+#[test]
+fn a_fine_tuned_head_is_exported_behind_its_base() {
+    type Tuned = (
+        FrozenRef<Dense<5, 8, stackprop::Tanh>>,
+        FrozenRef<Dense<8, 7, stackprop::Relu, f32, stackprop::NoBias>>,
+        FrozenRef<Dense<7, 6, stackprop::Silu>>,
+        Dense<6, 3, Identity>,
+    );
+    type T = Trainer<Tuned, Adam<Tuned>, SoftmaxCrossEntropy, 2>;
+    let net: Tuned = (
+        FrozenRef(&mlp_f32::LAYER_0),
+        FrozenRef(&mlp_f32::LAYER_1),
+        FrozenRef(&mlp_f32::LAYER_2),
+        mlp_f32::LAYER_3,
+    );
+    let mut trainer = T::new(
+        net,
+        Adam::new(AdamConfig::new(0.05)).expect("valid"),
+        SoftmaxCrossEntropy,
+    );
+    for _ in 0..5 {
+        trainer
+            .step(
+                &[[0.5, -1.0, 0.25, 0.0, 1.0], [-0.5, 0.5, 1.0, -1.0, 0.0]],
+                &[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
+            )
+            .expect("finite");
+    }
+    assert_ne!(trainer.net.3, mlp_f32::LAYER_3);
+    let mut bytes = [0u8; T::STATE_RECORD_LEN];
+    trainer
+        .save_state(
+            &Progress {
+                steps: 5,
+                rng: Rng::new(1),
+            },
+            &mut bytes,
+        )
+        .expect("finite");
+    let head = record::read(&bytes).expect("valid").net;
+    assert_eq!(head.layers.len(), 1);
+    let base = record::read(&read("mlp_f32.sprc")).expect("valid").net;
+    let whole = head.clone().after_base(&base).expect("the head fits");
+    // The whole network, as a parameter record, is the fine-tuned network's.
+    let mut full = mlp_f32::Net::ZERO;
+    full.load_params(&record::write_params(&whole).expect("finite"))
+        .expect("loads");
+    assert_eq!(
+        (full.0, full.1, full.2),
+        (mlp_f32::LAYER_0, mlp_f32::LAYER_1, mlp_f32::LAYER_2)
+    );
+    assert_eq!(full.3, trainer.net.3);
+    // A head that does not fit the base's last layer is refused.
+    let wrong = record::read(&read("mlp_f32.sprc")).expect("valid").net;
+    let mut two = wrong.clone();
+    two.layers.remove(0);
+    two.layers.remove(0);
+    two.layers.remove(1);
+    let err = two.after_base(&base).expect_err("refused").to_string();
+    assert!(err.contains("record layer 0 is (7, 6, true) (inputs, outputs, bias) but base layer 3 is (6, 3, true)"), "{err}");
 }
