@@ -113,7 +113,10 @@ impl<'a> Cursor<'a> {
         ))
     }
     fn scalars(&mut self, n: usize, s: Scalar, what: &str) -> Result<Vec<f64>, BridgeError> {
-        let bytes = self.take(n * s.width(), what)?;
+        let len = n.checked_mul(s.width()).ok_or_else(|| {
+            BridgeError::Record(format!("{what}: {n} values cannot fit a record"))
+        })?;
+        let bytes = self.take(len, what)?;
         let start = self.pos - bytes.len();
         let vals: Vec<f64> = match s {
             Scalar::F32 => bytes

@@ -159,3 +159,42 @@ fn networks_that_cannot_be_recorded_are_refused() {
     net.layers[0].w[3] = 4.0;
     assert!(record::write_params(&net).is_ok());
 }
+
+/// Every single-byte change of a training-state record, with the CRC resealed so the
+/// later checks are reached, is read or refused, never a panic; the length and CRC
+/// checks refuse every change they see.
+#[test]
+fn no_byte_change_panics() {
+    type Net = (Dense<3, 4, Tanh>, Dense<4, 2, Identity, f32, NoBias>);
+    type T = Trainer<Net, Adam<Net>, Mse, 1>;
+    let mut net = Net::ZERO;
+    net.init(Init::GlorotUniform, &mut Rng::new(4));
+    let trainer = T::new(net, Adam::new(AdamConfig::new(0.01)).expect("valid"), Mse);
+    let mut good = [0u8; T::STATE_RECORD_LEN];
+    trainer
+        .save_state(
+            &Progress {
+                steps: 0,
+                rng: Rng::new(4),
+            },
+            &mut good,
+        )
+        .expect("finite");
+    let body = good.len() - 4;
+    for pos in 0..good.len() {
+        for x in [0x01u8, 0x80, 0xFF] {
+            let mut bad = good;
+            bad[pos] ^= x;
+            assert!(
+                record::read(&bad).is_err(),
+                "byte {pos} ^ {x:#x} accepted without resealing"
+            );
+            let crc = stackprop::persist::crc32(&bad[..body]);
+            bad[body..].copy_from_slice(&crc.to_le_bytes());
+            let _ = record::read(&bad);
+        }
+    }
+    for len in 0..good.len() {
+        assert!(record::read(&good[..len]).is_err());
+    }
+}
