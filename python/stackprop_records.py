@@ -14,11 +14,17 @@ with the CRC-32 of zlib.
         layer.w                              # (inputs, outputs): W, stackprop's layout
         layer.b                              # (outputs,) or None
         layer.w.T                            # nn.Linear's weight, (out, in)
+    sr.optimizer_parts(rec)                  # {"lr": ..., "beta1": ..., "m": array, ...}
+    sr.forward(rec, "relu,tanh,identity", x) # the network's outputs, in numpy
     sd = sr.state_dict(rec, "relu,tanh,identity")   # {"0.weight": ..., "0.bias": ...}
-    rec = sr.from_state_dict(sd, "relu,tanh,identity")  # and back
+    params = sr.from_state_dict(sd, "relu,tanh,identity")  # and back, as a parameter record
 
     data = sr.write(rec)                     # bytes; read(write(rec)) == rec
     sr.write(sr.Record.params([sr.Layer(w, b), ...]))   # a new parameter record
+
+Training-state records keep frozen layers' flags in ``layer.frozen``; records of a
+network with ``FrozenRef`` layers hold only the other layers. The tests
+(``test_stackprop_records.py``) round-trip records written by the Rust crate.
 
 ``read`` checks every field (magic, version, scalar, kind, length, CRC-32, that the
 widths chain, the flags, that every value is finite) and raises ``RecordError``
@@ -243,6 +249,48 @@ def write(rec: Record) -> bytes:
     out += struct.pack("<I", zlib.crc32(bytes(out)))
     assert len(out) == length
     return bytes(out)
+
+
+#: The optimizer scalars of a training-state record, by optimizer id, before the
+#: buffers (each one value per trainable parameter, frozen layers skipped).
+OPTIMIZER_FIELDS = {
+    0: ([], []),
+    1: (["lr", "momentum", "weight_decay", "clip_norm", "clip_value"], []),
+    2: (["lr", "momentum", "weight_decay", "clip_norm", "clip_value"], ["velocity"]),
+    3: (
+        ["lr", "beta1", "beta2", "eps", "weight_decay", "clip_norm", "clip_value", "beta1_pow", "beta2_pow"],
+        ["m", "v"],
+    ),
+}
+
+
+def optimizer_parts(rec: Record) -> dict:
+    """A training-state record's optimizer state by name: the hyper-parameters as
+    floats (``clip_norm``/``clip_value`` 0 means off; ``beta1_pow``/``beta2_pow`` are
+    beta^k, 0 before the first step) and the buffers (``velocity``; Adam's ``m``,
+    ``v``) as arrays in the order of the trainable parameters, plus ``counter``."""
+    if rec.kind != "state":
+        raise ValueError("a parameter record holds no optimizer state")
+    if rec.optimizer not in OPTIMIZER_FIELDS:
+        raise RecordError(f"optimizer id {rec.optimizer}, expected one of {sorted(OPTIMIZER_FIELDS)}")
+    scalars, buffers = OPTIMIZER_FIELDS[rec.optimizer]
+    trainable = sum(
+        l.w.size + (0 if l.b is None else l.b.size) for l in rec.layers if not l.frozen
+    )
+    expected = len(scalars) + len(buffers) * trainable
+    state = rec.optimizer_state
+    if state.size != expected:
+        raise RecordError(
+            f"{state.size} optimizer scalars, {OPTIMIZERS[rec.optimizer]} has {expected} "
+            f"for {trainable} trainable parameters"
+        )
+    out = {name: float(v) for name, v in zip(scalars, state)}
+    at = len(scalars)
+    for name in buffers:
+        out[name] = state[at : at + trainable]
+        at += trainable
+    out["counter"] = rec.counter
+    return out
 
 
 def module_indices(activations: Union[str, Sequence[str]]) -> List[int]:

@@ -75,6 +75,12 @@ def test_training_state_fields():
     assert rec.steps == 200 and rec.counter == 200
     # Adam: 9 scalars, then m and v of every parameter (no layer is frozen).
     assert rec.optimizer_state.size == 9 + 2 * rec.param_count
+    parts = sr.optimizer_parts(rec)
+    assert parts["lr"] == np.float32(0.01) and parts["beta1"] == np.float32(0.9)
+    # beta1^k after k = 200 steps, accumulated in f32.
+    assert abs(parts["beta1_pow"] / 0.9**200 - 1) < 1e-4, parts["beta1_pow"]
+    assert parts["m"].size == parts["v"].size == rec.param_count and (parts["v"] >= 0).all()
+    assert parts["counter"] == 200
     params = sr.read(os.path.join(directory, "params.sprc"))
     for a, b in zip(rec.layers, params.layers):
         assert np.array_equal(a.w, b.w)
