@@ -17,6 +17,7 @@ with the CRC-32 of zlib.
     sr.optimizer_parts(rec)                  # {"lr": ..., "beta1": ..., "m": array, ...}
     sr.forward(rec, "relu,tanh,identity", x) # the network's outputs, in numpy
     sd = sr.state_dict(rec, "relu,tanh,identity")   # {"0.weight": ..., "0.bias": ...}
+    sr.layers_spec(model)                    # "relu,tanh,identity" of an nn.Sequential
     params = sr.from_state_dict(sd, "relu,tanh,identity")  # and back, as a parameter record
 
     data = sr.write(rec)                     # bytes; read(write(rec)) == rec
@@ -306,6 +307,46 @@ def module_indices(activations: Union[str, Sequence[str]]) -> List[int]:
         out.append(nxt)
         nxt += 1 if ACTIVATIONS[a] is None else 2
     return out
+
+
+#: Modules without parameters that an nn.Sequential may hold between layers: they do
+#: nothing at inference (Dropout) or nothing at all (Identity, Flatten of flat input).
+_PASSIVE = {"Dropout", "Identity", "Flatten"}
+
+
+def layers_spec(model) -> str:
+    """The activation spec of an ``nn.Sequential`` of ``nn.Linear`` layers and
+    activations, for ``torch-bridge import --layers`` or the ``stackprop.layers``
+    metadata: ``save_file(model.state_dict(), path, metadata={"stackprop.layers":
+    layers_spec(model)})``. Reads the modules' class names, so it needs no torch import;
+    raises ``ValueError`` naming a module stackprop cannot express (LeakyReLU with a
+    slope other than 0.01, Softplus with beta other than 1, GELU, BatchNorm, ...).
+    Dropout, Identity and Flatten are skipped: import accepts the gaps they leave in
+    the numbering, but an export is numbered without them (``module_indices``)."""
+    by_class = {v: k for k, v in ACTIVATIONS.items() if v is not None}
+    acts = []
+    for index, module in enumerate(model.children() if hasattr(model, "children") else model):
+        name = type(module).__name__
+        if name == "Linear":
+            acts.append("identity")
+        elif name in _PASSIVE:
+            continue
+        elif name in by_class:
+            if not acts or acts[-1] != "identity":
+                raise ValueError(f"module {index} ({name}): an activation must follow an nn.Linear")
+            if name == "LeakyReLU" and getattr(module, "negative_slope", 0.01) != 0.01:
+                raise ValueError(f"module {index}: stackprop's LeakyReLU has slope 0.01")
+            if name == "Softplus" and (getattr(module, "beta", 1) != 1):
+                raise ValueError(f"module {index}: stackprop's Softplus has beta 1")
+            acts[-1] = by_class[name]
+        else:
+            raise ValueError(
+                f"module {index} ({name}) cannot be expressed in stackprop: it has "
+                f"Linear and {', '.join(sorted(by_class))}"
+            )
+    if not acts:
+        raise ValueError("no nn.Linear layers")
+    return ",".join(acts)
 
 
 def state_dict(rec: Record, activations: Union[str, Sequence[str]], prefix: str = "") -> dict:

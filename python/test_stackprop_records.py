@@ -145,6 +145,37 @@ def test_from_state_dict_refuses_strays():
             raise AssertionError("accepted")
 
 
+def test_layers_spec_reads_an_nn_sequential():
+    # Stand-ins with PyTorch's class names, so the test runs without torch.
+    def module(name, **attrs):
+        return type(name, (), attrs)()
+
+    seq = [module("Linear"), module("Tanh"), module("Linear"), module("ReLU"), module("Dropout"),
+           module("Linear"), module("SiLU"), module("Linear")]
+    assert sr.layers_spec(seq) == "tanh,relu,silu,identity"
+    assert sr.module_indices(sr.layers_spec(seq)) == [0, 2, 4, 6]
+    for bad, fragment in (
+        ([module("Linear"), module("GELU")], "GELU"),
+        ([module("Linear"), module("LeakyReLU", negative_slope=0.2)], "slope 0.01"),
+        ([module("ReLU"), module("Linear")], "must follow"),
+        ([module("Linear"), module("BatchNorm1d"), module("Linear")], "BatchNorm1d"),
+    ):
+        try:
+            sr.layers_spec(bad)
+        except ValueError as e:
+            assert fragment in str(e), e
+        else:
+            raise AssertionError(f"accepted {bad}")
+    try:
+        import torch  # noqa: F401
+        from torch import nn
+    except ImportError:
+        return
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 7, bias=False), nn.ReLU(),
+                          nn.Linear(7, 6), nn.SiLU(), nn.Linear(6, 3))
+    assert sr.layers_spec(model) == "tanh,relu,silu,identity"
+
+
 def test_module_indices():
     assert sr.module_indices("relu,tanh,identity") == [0, 2, 4]
     assert sr.module_indices(["identity", "relu", "identity"]) == [0, 1, 3]
