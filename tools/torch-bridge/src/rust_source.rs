@@ -120,12 +120,12 @@ pub fn generate(
         tuple(&frozen)
     );
     for (l, ((layer, act), ty)) in net.layers.iter().zip(acts).zip(&types).enumerate() {
-        let name = names
+        let from = names
             .get(l)
-            .map_or_else(|| format!("layer {l}"), |n| format!("`{n}`"));
+            .map_or_else(String::new, |n| format!(", from `{n}`"));
         let _ = writeln!(
             src,
-            "/// Layer {l}, from {name}: {} inputs, {} outputs, {act}; `w[input][output]`.",
+            "/// Layer {l}{from}: {} inputs, {} outputs, {act}; `w[input][output]`.",
             layer.inputs, layer.outputs
         );
         // One row per input keeps W readable; rustfmt would put one number per line.

@@ -10,6 +10,7 @@ use stackprop::persist::{Architecture, Progress};
 use stackprop::{
     Adam, AdamConfig, Dense, FrozenRef, Identity, Layer, Rng, SoftmaxCrossEntropy, Trainer, Zero,
 };
+use stackprop_torch_bridge::net::{Layer as NetLayer, Network, Scalar};
 use stackprop_torch_bridge::spec::Act;
 use stackprop_torch_bridge::{record, rust_source, torch};
 
@@ -135,9 +136,38 @@ fn generated_source_checks_for_cortex_m4f() {
     )
     .expect("write");
     std::fs::copy(fixture("mlp_f32.rs"), dir.join("src/mlp.rs")).expect("copy");
+    // Also one layer (no tuple) and eight f64 layers (nested tuples), with training.
+    for (name, scalar, widths) in [
+        ("one", Scalar::F32, &[4usize, 2][..]),
+        ("eight", Scalar::F64, &[3, 4, 4, 4, 4, 4, 4, 4, 2][..]),
+    ] {
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(l, w)| NetLayer {
+                inputs: w[0],
+                outputs: w[1],
+                w: (0..w[0] * w[1]).map(|k| (k as f64 - 3.5) / 8.0).collect(),
+                b: (l % 2 == 0).then(|| vec![0.125; w[1]]),
+            })
+            .collect::<Vec<_>>();
+        let acts = vec![Act::Tanh; layers.len()];
+        let net = Network { scalar, layers };
+        let src = rust_source::generate(&net, &acts, &[], name).expect("generates");
+        let src = rust_source::rustfmt(&src).expect("formats");
+        std::fs::write(dir.join(format!("src/{name}.rs")), src).expect("write");
+    }
     std::fs::write(
         dir.join("src/lib.rs"),
-        "#![no_std]\n#![deny(warnings)]\npub mod mlp;\n\n\
+        "#![no_std]\n#![deny(warnings)]\npub mod mlp;\npub mod one;\npub mod eight;\n\n\
+         /// Trains the eight-layer network in RAM for one step.\n\
+         pub fn train(t: &mut stackprop::Trainer<eight::Net, stackprop::Sgd<eight::Net>, stackprop::Mse, 1>) {\n\
+         \x20   let _ = t.step(&[[0.5; 3]], &[[0.0; 2]]);\n\
+         }\n\n\
+         /// The first eight-layer static and the one-layer network in flash.\n\
+         pub fn flash() -> (&'static stackprop::Dense<3, 4, stackprop::activation::Tanh, f64>, one::FlashNet) {\n\
+         \x20   (&eight::LAYER_0, one::FLASH)\n\
+         }\n\n\
          /// Runs the network from flash on one sample.\n\
          pub fn infer(x: &[[f32; 5]; 1], cache: &mut stackprop::CacheOf<mlp::FlashNet, 1>) -> [f32; 3] {\n\
          \x20   use stackprop::Layer;\n\
