@@ -30,7 +30,7 @@ def fixture(name):
 
 
 def rust_records():
-    out = [fixture("mlp_f32.sprc"), fixture("mlp_f64.sprc")]
+    out = [fixture(f"{n}_{t}.sprc") for n in ("mlp", "mlp2") for t in ("f32", "f64")]
     directory = os.environ.get("STACKPROP_RECORDS_DIR")
     if directory:
         for name in ("state.sprc", "params.sprc"):

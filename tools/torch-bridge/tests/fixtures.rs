@@ -35,25 +35,29 @@ fn acts() -> Vec<Act> {
 
 #[test]
 fn committed_records_are_todays_imports() {
-    for (file, rec) in [
-        ("mlp_f64.safetensors", "mlp_f64.sprc"),
-        ("mlp_f32.safetensors", "mlp_f32.sprc"),
-    ] {
-        let imported = torch::import(&read(file), &acts(), None).expect("valid");
-        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
-        assert_eq!(
-            imported.names,
-            ["0.weight", "2.weight", "4.weight", "6.weight"]
-        );
-        let bytes = record::write_params(&imported.net).expect("finite");
-        assert!(
-            bytes == read(rec),
-            "{rec} differs from today's import of {file}"
-        );
-        // And an export of the record names its tensors as the file does.
-        let back = torch::export(&imported.net, &acts(), "").expect("valid");
-        let again = torch::import(&back, &acts(), None).expect("valid");
-        assert_eq!(again.net, imported.net);
+    let second = Act::parse_list("leaky_relu,sigmoid,softplus,identity").expect("valid");
+    for (name, acts) in [("mlp", acts()), ("mlp2", second)] {
+        for tag in ["f64", "f32"] {
+            let (file, rec) = (
+                format!("{name}_{tag}.safetensors"),
+                format!("{name}_{tag}.sprc"),
+            );
+            let imported = torch::import(&read(&file), &acts, None).expect("valid");
+            assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+            assert_eq!(
+                imported.names,
+                ["0.weight", "2.weight", "4.weight", "6.weight"]
+            );
+            let bytes = record::write_params(&imported.net).expect("finite");
+            assert!(
+                bytes == read(&rec),
+                "{rec} differs from today's import of {file}"
+            );
+            // And an export of the record names its tensors as the file does.
+            let back = torch::export(&imported.net, &acts, "").expect("valid");
+            let again = torch::import(&back, &acts, None).expect("valid");
+            assert_eq!(again.net, imported.net);
+        }
     }
 }
 
