@@ -113,14 +113,14 @@ where
         ranges: &[Range; 2],
         layer: usize,
     ) -> Result<(Self::Quantized, QParams), QuantError> {
-        let [a_range, z_range] = ranges;
-        if !(a_range.finite && z_range.finite) {
-            return Err(QuantError::NonFiniteActivation { layer });
-        }
         let finite = self.w.as_flattened().iter().all(|v| v.is_finite())
             && self.b.as_slice().iter().all(|v| v.is_finite());
         if !finite {
             return Err(QuantError::NonFiniteParameter { layer });
+        }
+        let [a_range, z_range] = ranges;
+        if !(a_range.finite && z_range.finite) {
+            return Err(QuantError::NonFiniteActivation { layer });
         }
         let at = |e: QuantError| match e {
             QuantError::BiasOutOfRange { .. } => QuantError::BiasOutOfRange { layer },
