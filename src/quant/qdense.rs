@@ -307,8 +307,8 @@ impl<const IN: usize, const OUT: usize, T: Lookup> QDense<IN, OUT, T> {
     }
 }
 
-/// acc[j] += Σ_i d[i]·w[i][j], skipping inputs with d[i] = 0 (real zero: ReLU outputs,
-/// blank pixels), in tiles of [`TILE`] neurons held in registers.
+/// acc[j] += Σ_i d[i]·w[i][j], skipping inputs with d[i] = 0 (real zeros: ReLU
+/// outputs, blank pixels), in tiles of [`TILE`] neurons held in registers.
 #[inline(never)]
 fn accumulate<const IN: usize, const OUT: usize>(
     w: &[[i8; OUT]; IN],
@@ -341,7 +341,7 @@ fn accumulate<const IN: usize, const OUT: usize>(
 }
 
 /// Neurons accumulated together: eight `i32` sums fit the Cortex-M4's registers.
-const TILE: usize = 8;
+const TILE: usize = 4;
 
 /// Writes `[a, b, …]`.
 fn write_list<V: fmt::Display>(out: &mut dyn fmt::Write, values: &[V]) -> fmt::Result {

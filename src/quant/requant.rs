@@ -27,10 +27,10 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
     if a == i32::MIN && b == i32::MIN {
         return i32::MAX;
     }
-    let p = i64::from(a) * i64::from(b);
-    let nudge = if p >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-    // |p + nudge| < 2^62, and the quotient fits: only a = b = −2^31 would overflow.
-    ((p + nudge) / (1_i64 << 31)) as i32
+    // gemmlowp's truncating division with a sign-dependent nudge equals this floor:
+    // two instructions on a 32-bit core instead of a 64-bit division. Only
+    // a = b = −2^31 (handled above) leaves the `i32` range.
+    ((i64::from(a) * i64::from(b) + (1 << 30)) >> 31) as i32
 }
 
 /// `x / 2^e` rounded to nearest with ties away from zero: gemmlowp's
