@@ -61,7 +61,7 @@ mod device {
     }
 
     fn run() -> Result<bool, Error> {
-        hprintln!("int8 inference of the digits 64-32-10 classifier (pre-trained on the host)");
+        hprintln!("digits 64-32-10 classifier (pre-trained on the host) in int8");
         let (q, quantize_instructions) = firmware::instructions(int8::quantize_digits);
         let q = q?;
         let same = q == DIGITS_INT8;
@@ -107,7 +107,7 @@ mod device {
         let (_, stack) = firmware::stack_use(|| q.predict_q(&xq));
         let (_, f32_count) = firmware::instructions(|| int8::predict_f32(&x));
         hprintln!(
-            "int8 network in flash: {} B (f32 parameters: {} B)",
+            "quantised network in flash: {} B (f32 parameters: {} B)",
             QDigits::BYTES,
             4 * (64 * 32 + 32 + 32 * 10 + 10)
         );

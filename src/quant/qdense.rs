@@ -267,7 +267,8 @@ impl<const IN: usize, const OUT: usize, T: Lookup> QDense<IN, OUT, T> {
         let zero = i32::from(self.output_zero_point);
         let params = self.multiplier.iter().zip(&self.shift);
         for ((y, &acc), (&m, &s)) in y.iter_mut().zip(&acc).zip(params) {
-            let v = requantize(acc, m, s).saturating_add(zero).clamp(min, max);
+            // `max`, `min` rather than `clamp`: no panicking branch (`new` checked min ≤ max).
+            let v = requantize(acc, m, s).saturating_add(zero).max(min).min(max);
             *y = match table {
                 Some(t) => t.get((v + 128) as usize).copied().unwrap_or(0),
                 None => v as i8,
