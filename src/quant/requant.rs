@@ -51,7 +51,8 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 #[inline]
 pub fn rounding_divide_by_pot(x: i32, e: u32) -> i32 {
     let e = e.min(31);
-    let mask = ((1_i64 << e) - 1) as i32;
+    // 2^e − 1 without a 64-bit shift: 1 << 31 wraps to 2^31 in u32, minus 1 is 2^31 − 1.
+    let mask = (1_u32 << e).wrapping_sub(1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
     (x >> e) + i32::from(remainder > threshold)
