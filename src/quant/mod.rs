@@ -41,24 +41,24 @@
 //! (round to nearest even), clamped to [−512, 512]
 //! ([`requant::quantize_f32`]). NaN or ±∞ is an error.
 //!
-//! **A layer** ([`QDense`]) with input zero point z_x, weights W[i][j], biases B[j],
-//! multipliers M[j], shifts S[j], output zero point z_y and clamp [lo, hi] computes,
+//! **A layer** ([`QDense`]) with input zero point z_x, weights W\[i\]\[j\], biases B\[j\],
+//! multipliers M\[j\], shifts S\[j\], output zero point z_y and clamp [lo, hi] computes,
 //! for each neuron j:
 //!
-//! 1. acc = B[j] + Σ_i (x[i] − z_x)·W[i][j], in `i32` (it cannot overflow:
-//!    [`QDense::new`] refuses |B[j]| > 2^31 − 1 − IN·255·127);
-//! 2. r = [`requantize`](requant::requantize)(acc, M[j], S[j]): with l = max(S, 0) and
+//! 1. acc = B\[j\] + Σ_i (x\[i\] − z_x)·W\[i\]\[j\], in `i32` (it cannot overflow:
+//!    [`QDense::new`] refuses |B\[j\]| > 2^31 − 1 − IN·255·127);
+//! 2. r = [`requantize`](requant::requantize)(acc, M\[j\], S\[j\]): with l = max(S, 0) and
 //!    t = max(−S, 0), r = RDBPOT(SRDHM(sat(acc·2^l), M), t), where
 //!    * SRDHM(a, b) ([`saturating_rounding_doubling_high_mul`](requant::saturating_rounding_doubling_high_mul)):
 //!      ⌊(a·b + 2^30) / 2^31⌋ with a·b exact (64 bits), i.e. ties toward +∞ (gemmlowp
 //!      writes it as (p + n) / 2^31 truncated, n = 2^30 for p ≥ 0, else 1 − 2^30);
 //!      a = b = −2^31 gives 2^31 − 1;
 //!    * RDBPOT(x, t) ([`rounding_divide_by_pot`](requant::rounding_divide_by_pot)):
-//!      with m = 2^t − 1, (x >> t) + 1 if (x & m) > (m >> 1) + [x < 0], else x >> t
+//!      with m = 2^t − 1, (x >> t) + 1 if (x & m) > (m >> 1) + (1 if x < 0, else 0), else x >> t
 //!      (arithmetic shift, two's complement `&`);
 //!    * sat(·) saturates to the `i32` range;
 //! 3. v = clamp(r + z_y, lo, hi), r + z_y saturating in `i32`;
-//! 4. y[j] = v, or, for a layer with a [`Table`], y[j] = table[v + 128] (then lo, hi =
+//! 4. y\[j\] = v, or, for a layer with a [`Table`], y\[j\] = table\[v + 128\] (then lo, hi =
 //!    −128, 127).
 //!
 //! **Outputs.** The last layer's int8 values are the logits; `predict` is the index of
@@ -75,16 +75,16 @@
 //!   equal); s = (hi − lo)/255 rounded to `f32`; z = clamp(round(−128 − lo/s), −128, 127).
 //!   The network's input uses the range of the calibration inputs; each layer's output
 //!   the range of its float outputs Z.
-//! * **Weights** (symmetric, per neuron): s_w[j] = max_i |w[i][j]| / 127 (1 if the
-//!   column is zero); W[i][j] = clamp(round(w[i][j] / s_w[j]), −127, 127).
-//! * **Biases**: B[j] = round(b[j] / (s_x·s_w[j])).
-//! * **Multipliers**: M[j], S[j] = [`quantize_multiplier`](requant::quantize_multiplier)(s_x·s_w[j] / s_t),
+//! * **Weights** (symmetric, per neuron): s_w\[j\] = max_i |w\[i\]\[j\]| / 127 (1 if the
+//!   column is zero); W\[i\]\[j\] = clamp(round(w\[i\]\[j\] / s_w\[j\]), −127, 127).
+//! * **Biases**: B\[j\] = round(b\[j\] / (s_x·s_w\[j\])).
+//! * **Multipliers**: M\[j\], S\[j\] = [`quantize_multiplier`](requant::quantize_multiplier)(s_x·s_w\[j\] / s_t),
 //!   where s_t is the output scale s_y, or, for a table layer, the scale s_a of its
 //!   pre-activations A (calibrated like an output).
 //! * **Activations**: [`Identity`](crate::Identity) clamps to [−128, 127];
 //!   [`Relu`](crate::Relu) to [z_y, 127], so real values below 0 become 0, fused with
 //!   no extra rounding. Every other activation of the crate ([`QuantActivation`])
-//!   is a 256-entry table per layer: table[k] = clamp(round(f(s_a·(k − 128 − z_a)) / s_y)
+//!   is a 256-entry table per layer: table\[k\] = clamp(round(f(s_a·(k − 128 − z_a)) / s_y)
 //!   + z_y, −128, 127), f in `f64`, as TFLite does for int8 `Logistic` and `Tanh`.
 //!
 //! An activation without a `QuantActivation` impl does not compile with `quantize`

@@ -24,7 +24,7 @@ pub trait Lookup: Copy + fmt::Debug + PartialEq {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoTable;
 
-/// A 256-entry table: output = `table[a + 128]` for the int8 pre-activation a.
+/// A 256-entry table: output = `table\[a + 128\]` for the int8 pre-activation a.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Table(pub [i8; 256]);
 
@@ -117,7 +117,7 @@ impl QuantActivation for Silu {
 ///
 /// # Layout
 ///
-/// `w[i][j]` is the int8 weight from input `i` to neuron `j`, as in `Dense::w`.
+/// `w\[i\]\[j\]` is the int8 weight from input `i` to neuron `j`, as in `Dense::w`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QDense<const IN: usize, const OUT: usize, T = NoTable> {
     w: [[i8; OUT]; IN],
@@ -203,11 +203,11 @@ impl<const IN: usize, const OUT: usize, T: Copy> QDense<IN, OUT, T> {
         })
     }
 
-    /// The int8 weights, `w[i][j]` from input `i` to neuron `j`.
+    /// The int8 weights, `w\[i\]\[j\]` from input `i` to neuron `j`.
     pub const fn weights(&self) -> &[[i8; OUT]; IN] {
         &self.w
     }
-    /// The `i32` biases, in units of s_x·s_w[j].
+    /// The `i32` biases, in units of s_x·s_w\[j\].
     pub const fn bias(&self) -> &[i32; OUT] {
         &self.bias
     }
@@ -308,7 +308,7 @@ impl<const IN: usize, const OUT: usize, T: Lookup> QDense<IN, OUT, T> {
     }
 }
 
-/// acc[j] += Σ_i d[i]·w[i][j], skipping inputs with d[i] = 0 (real zeros: ReLU
+/// acc\[j\] += Σ_i d\[i\]·w\[i\]\[j\], skipping inputs with d\[i\] = 0 (real zeros: ReLU
 /// outputs, blank pixels), in tiles of [`TILE`] neurons held in registers.
 #[inline(never)]
 fn accumulate<const IN: usize, const OUT: usize>(
