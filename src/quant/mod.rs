@@ -30,8 +30,8 @@
 //! # The arithmetic, exactly
 //!
 //! Every integer operation below is exact; "round" is to nearest with ties away from
-//! zero unless said otherwise. The test suite checks `predict` bit for bit against an independent NumPy
-//! implementation of this section (`python/int8_reference.py`).
+//! zero unless said otherwise. CI checks the int8 outputs bit for bit against an
+//! independent NumPy implementation of this section (`python/int8_reference.py`).
 //!
 //! **Real values and int8.** A tensor has a scale s > 0 (an `f32`) and a zero point
 //! z ∈ [−128, 127]: real = s·(q − z). Weights have z = 0 and one scale per neuron.
