@@ -3,9 +3,9 @@
 //! an overflow, an `unwrap`) survives optimisation anywhere in the image, linking fails.
 //!
 //! It runs what a device runs: training steps with SGD and Adam, a shuffled epoch over a
-//! dataset, an evaluation and a prediction of a 64-32-10 network, saving its training
-//! state, loading it back from a corrupted copy, and a checkpoint save and recovery on a
-//! NOR flash, all on inputs the compiler cannot see through (`black_box`), so no check
+//! dataset, an evaluation and a prediction of a 64-32-10 network, its int8 quantisation
+//! and int8 predictions, saving its training state, loading it back from a corrupted
+//! copy, and a checkpoint save and recovery on a NOR flash, all on inputs the compiler cannot see through (`black_box`), so no check
 //! is removed by constant folding.
 //!
 //! ```sh
@@ -103,6 +103,12 @@ mod device {
         adam.train_epoch(&data, Some(&mut rng), remainder)?;
         sgd.train_epoch(&data, None, remainder)?;
         black_box(adam.evaluate(&data)?);
+
+        // Int8: quantise on the device, then predict from float and from int8 inputs.
+        let q = stackprop::quant::quantize(&adam.net, black_box(&x[..]))?;
+        let first = black_box(x.first().ok_or(Error::EmptyDataset)?);
+        black_box(q.predict(first)?);
+        black_box(q.predict_q(&q.quantize_input(first)?));
         Ok(())
     }
 

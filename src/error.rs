@@ -76,6 +76,9 @@ pub enum Error {
         /// What failed.
         what: &'static str,
     },
+    /// A network could not be quantised to int8, or quantised parts were refused (see
+    /// [`quant`](crate::quant)).
+    Quant(crate::quant::QuantError),
 }
 
 impl fmt::Display for Error {
@@ -112,6 +115,7 @@ impl fmt::Display for Error {
             ),
             Error::Record(e) => write!(f, "record: {e}"),
             Error::Storage { what } => write!(f, "snapshot store: {what}"),
+            Error::Quant(e) => write!(f, "int8 quantisation: {e}"),
         }
     }
 }
@@ -121,5 +125,11 @@ impl core::error::Error for Error {}
 impl From<crate::persist::RecordError> for Error {
     fn from(e: crate::persist::RecordError) -> Self {
         Error::Record(e)
+    }
+}
+
+impl From<crate::quant::QuantError> for Error {
+    fn from(e: crate::quant::QuantError) -> Self {
+        Error::Quant(e)
     }
 }
