@@ -1,6 +1,6 @@
 //! Networks as tuples of layers: `(Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>)`.
 //!
-//! A tuple of 1 to 6 layers is itself a [`Layer`]. Its impl binds each element's
+//! A tuple of 1 to 12 layers is itself a [`Layer`]. Its impl binds each element's
 //! `Input` to the previous element's `Output`, so the layer chain is checked by the
 //! compiler:
 //!
@@ -39,6 +39,19 @@
 //!
 //! let linear = Linear::ZERO;
 //! assert_eq!(linear.0.w, [[0.0; 2]; 4]); // `.0` at every depth
+//! ```
+//!
+//! Up to 12 layers stay flat, so layer `l` is `net.l` however deep the network is:
+//!
+//! ```
+//! use stackprop::{Dense, GradsOf, Identity, Init, Layer, Relu, Rng, Zero};
+//!
+//! type H = Dense<4, 4, Relu>;
+//! type Deep = (Dense<2, 4, Relu>, H, H, H, H, H, H, H, H, H, H, Dense<4, 1, Identity>);
+//! let mut net = Deep::ZERO;
+//! net.init(Init::HeUniform, &mut Rng::new(3));
+//! assert_ne!(net.11.w, [[0.0]; 4]);
+//! assert_eq!(GradsOf::<Deep>::ZERO.11.b, [0.0]); // buffers too: `grads.11`
 //! ```
 
 use crate::{Init, Layer, Rng};
@@ -257,12 +270,48 @@ sequential! {
     backward: [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
 }
 
+sequential! {
+    first: L0 0, last: L6 6;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6];
+    backward: [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
+sequential! {
+    first: L0 0, last: L7 7;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6] [L6 6 => L7 7];
+    backward: [L6 6 => L7 7] [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
+sequential! {
+    first: L0 0, last: L8 8;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6] [L6 6 => L7 7] [L7 7 => L8 8];
+    backward: [L7 7 => L8 8] [L6 6 => L7 7] [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
+sequential! {
+    first: L0 0, last: L9 9;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6] [L6 6 => L7 7] [L7 7 => L8 8] [L8 8 => L9 9];
+    backward: [L8 8 => L9 9] [L7 7 => L8 8] [L6 6 => L7 7] [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
+sequential! {
+    first: L0 0, last: L10 10;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6] [L6 6 => L7 7] [L7 7 => L8 8] [L8 8 => L9 9] [L9 9 => L10 10];
+    backward: [L9 9 => L10 10] [L8 8 => L9 9] [L7 7 => L8 8] [L6 6 => L7 7] [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
+sequential! {
+    first: L0 0, last: L11 11;
+    forward: [L0 0 => L1 1] [L1 1 => L2 2] [L2 2 => L3 3] [L3 3 => L4 4] [L4 4 => L5 5] [L5 5 => L6 6] [L6 6 => L7 7] [L7 7 => L8 8] [L8 8 => L9 9] [L9 9 => L10 10] [L10 10 => L11 11];
+    backward: [L10 10 => L11 11] [L9 9 => L10 10] [L8 8 => L9 9] [L7 7 => L8 8] [L6 6 => L7 7] [L5 5 => L6 6] [L4 4 => L5 5] [L3 3 => L4 4] [L2 2 => L3 3] [L1 1 => L2 2] [L0 0 => L1 1];
+}
+
 #[cfg(test)]
 mod tests {
     use crate::persist::Architecture;
     use crate::{
-        CacheOf, DeltaOf, Dense, GradsOf, Init, Layer, Mse, Rng, Sgd, SgdConfig, Tanh, Trainer,
-        WithMomentum, Zero,
+        CacheOf, DeltaOf, Dense, GradsOf, Init, Layer, Mse, Rng, Sgd, SgdConfig, Tanh, Tensors,
+        Trainer, WithMomentum, Zero,
     };
 
     type One = Dense<3, 2, Tanh, f64>;
@@ -300,6 +349,49 @@ mod tests {
         assert_ne!(dx, [[0.0; 3]; 2]);
         assert!(net.params().eq(layer.params()));
         assert_eq!(<(One,)>::PARAMS_RECORD_LEN, One::PARAMS_RECORD_LEN);
+    }
+
+    /// A flat 12-layer network computes what the same layers nested in two tuples do.
+    #[test]
+    fn twelve_flat_layers_match_nested_ones() {
+        type H = Dense<3, 3, Tanh, f64>;
+        type Flat = (H, H, H, H, H, H, H, H, H, H, H, H);
+        type Nested = ((H, H, H, H, H, H), (H, H, H, H, H, H));
+        let mut flat = Flat::ZERO;
+        flat.init(Init::GlorotUniform, &mut Rng::new(8));
+        let nested: Nested = (
+            (flat.0, flat.1, flat.2, flat.3, flat.4, flat.5),
+            (flat.6, flat.7, flat.8, flat.9, flat.10, flat.11),
+        );
+        let x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]];
+        let (mut c_flat, mut c_nested) = (CacheOf::<Flat, 2>::ZERO, CacheOf::<Nested, 2>::ZERO);
+        flat.forward(&x, &mut c_flat);
+        nested.forward(&x, &mut c_nested);
+        assert_eq!(Flat::output(&c_flat), Nested::output(&c_nested));
+
+        let dy = [[1.0, -2.0, 0.5], [0.5, 3.0, -1.0]];
+        let (mut d_flat, mut d_nested) = (DeltaOf::<Flat, 2>::ZERO, DeltaOf::<Nested, 2>::ZERO);
+        *Flat::output_grad(&mut d_flat).expect("trainable") = dy;
+        *Nested::output_grad(&mut d_nested).expect("trainable") = dy;
+        let (mut g_flat, mut g_nested) = (GradsOf::<Flat>::ZERO, GradsOf::<Nested>::ZERO);
+        let (mut dx_flat, mut dx_nested) = ([[0.0; 3]; 2], [[0.0; 3]; 2]);
+        flat.backward(&x, &c_flat, &mut d_flat, &mut g_flat, Some(&mut dx_flat));
+        nested.backward(
+            &x,
+            &c_nested,
+            &mut d_nested,
+            &mut g_nested,
+            Some(&mut dx_nested),
+        );
+        assert_eq!(dx_flat, dx_nested);
+        assert_ne!(dx_flat, [[0.0; 3]; 2]);
+        assert_eq!(
+            (g_flat.0, g_flat.6, g_flat.11),
+            (g_nested.0.0, g_nested.1.0, g_nested.1.5)
+        );
+        assert!(g_flat.slices().eq(g_nested.slices()));
+        assert_eq!(Flat::LAYER_COUNT, 12);
+        assert_eq!(Flat::PARAMS_RECORD_LEN, Nested::PARAMS_RECORD_LEN);
     }
 
     /// A one-layer network trains and saves like any other.
