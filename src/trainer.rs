@@ -30,7 +30,7 @@ use crate::{
 ///
 /// let mut net = Net::ZERO;
 /// net.init(Init::GlorotUniform, &mut Rng::new(1));
-/// let sgd = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
+/// let sgd = Sgd::<Net>::new(SgdConfig::new(0.5))?;
 /// let mut trainer = Trainer::<_, _, _, 4>::new(net, sgd, Mse);
 ///
 /// let x = [[0., 0.], [0., 1.], [1., 0.], [1., 1.]];

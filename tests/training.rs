@@ -233,7 +233,7 @@ fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
         (sgd(0.1, -0.5, 0.0), "momentum"),
         (sgd(0.1, 0.0, -1e-3), "weight_decay"),
     ];
-    let mut optimizer = Sgd::<Net>::new(valid).expect("valid");
+    let mut optimizer = Sgd::<Net, WithMomentum>::new(valid).expect("valid");
     for (config, field) in bad_sgd {
         match optimizer.set_config(config) {
             Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
