@@ -34,6 +34,12 @@ pub trait Dataset<I, T> {
 /// const T: [[f32; 1]; 4] = [[0.], [1.], [1.], [0.]];
 /// let data = Samples::new(&X, &T)?;
 /// assert_eq!(data.len(), 4);
+/// // `const`: a dataset in flash can be a `static`.
+/// static XOR: Samples<[f32; 2], [f32; 1]> = match Samples::new(&X, &T) {
+///     Ok(samples) => samples,
+///     Err(_) => panic!("as many targets as inputs"),
+/// };
+/// assert_eq!(XOR.len(), 4);
 /// assert!(Samples::new(&X, &T[..3]).is_err());
 /// # Ok::<(), stackprop::Error>(())
 /// ```
@@ -49,7 +55,7 @@ impl<'a, I, T> Samples<'a, I, T> {
     /// # Errors
     ///
     /// [`Error::LengthMismatch`] if the slices differ in length.
-    pub fn new(inputs: &'a [I], targets: &'a [T]) -> Result<Self, Error> {
+    pub const fn new(inputs: &'a [I], targets: &'a [T]) -> Result<Self, Error> {
         if inputs.len() == targets.len() {
             Ok(Self { inputs, targets })
         } else {
@@ -169,9 +175,9 @@ pub struct Permutation {
 
 impl Permutation {
     /// A fresh random order of `0..len`, drawn from `rng`.
-    pub fn new(len: usize, rng: &mut Rng) -> Self {
+    pub const fn new(len: usize, rng: &mut Rng) -> Self {
         let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
-        let half_bits = bits.div_ceil(2).max(1);
+        let half_bits = if bits < 2 { 1 } else { bits.div_ceil(2) };
         let keys = [
             rng.next_u32(),
             rng.next_u32(),
