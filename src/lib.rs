@@ -40,7 +40,10 @@ mod watchdog;
 mod zero;
 
 pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
-pub use data::{Dataset, Permutation, Remainder, Samples, batch, batch_mut};
+pub use data::{
+    Dataset, Permutation, Remainder, Row, Samples, batch, batch_mut, input_batch, input_batch_mut,
+    output_batch, output_batch_mut,
+};
 pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
 pub use error::Error;
 pub use frozen::{Frozen, FrozenRef};

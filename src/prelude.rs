@@ -19,7 +19,10 @@
 //! ```
 
 pub use crate::activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
-pub use crate::data::{Dataset, Remainder, Samples, batch, batch_mut};
+pub use crate::data::{
+    Dataset, Remainder, Row, Samples, batch, batch_mut, input_batch, input_batch_mut, output_batch,
+    output_batch_mut,
+};
 pub use crate::dense::{Dense, NoBias};
 pub use crate::error::Error;
 pub use crate::frozen::{Frozen, FrozenRef};
