@@ -33,7 +33,7 @@ mod device {
 
     type Net = (Dense<64, 32, Relu>, Dense<32, 10, Identity>);
     const N: usize = 32;
-    type SgdTrainer = Trainer<Net, Sgd<Net>, SoftmaxCrossEntropy, N>;
+    type SgdTrainer = Trainer<Net, Sgd<Net, WithMomentum>, SoftmaxCrossEntropy, N>;
     type AdamTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
     /// A dataset that is not a multiple of the batch, so the remainder path runs too.
     const SAMPLES: usize = 40;

@@ -1,7 +1,8 @@
 //! Datasets that stay where they are (a `const` array in flash, a packed byte blob),
 //! and a heap-free shuffle of their order.
 
-use crate::{Error, Rng};
+use crate::layer::{InputBatch, OutputBatch};
+use crate::{Error, Layer, Rng};
 
 /// A read-only, indexable set of (input, target) samples.
 ///
@@ -34,6 +35,12 @@ pub trait Dataset<I, T> {
 /// const T: [[f32; 1]; 4] = [[0.], [1.], [1.], [0.]];
 /// let data = Samples::new(&X, &T)?;
 /// assert_eq!(data.len(), 4);
+/// // `const`: a dataset in flash can be a `static`.
+/// static XOR: Samples<[f32; 2], [f32; 1]> = match Samples::new(&X, &T) {
+///     Ok(samples) => samples,
+///     Err(_) => panic!("as many targets as inputs"),
+/// };
+/// assert_eq!(XOR.len(), 4);
 /// assert!(Samples::new(&X, &T[..3]).is_err());
 /// # Ok::<(), stackprop::Error>(())
 /// ```
@@ -49,7 +56,7 @@ impl<'a, I, T> Samples<'a, I, T> {
     /// # Errors
     ///
     /// [`Error::LengthMismatch`] if the slices differ in length.
-    pub fn new(inputs: &'a [I], targets: &'a [T]) -> Result<Self, Error> {
+    pub const fn new(inputs: &'a [I], targets: &'a [T]) -> Result<Self, Error> {
         if inputs.len() == targets.len() {
             Ok(Self { inputs, targets })
         } else {
@@ -145,6 +152,110 @@ pub enum Remainder {
     Reject,
 }
 
+/// One row of a batch, `[S; K]`: what [`Layer::Input`](crate::Layer::Input) and
+/// [`Layer::Output`](crate::Layer::Output) are. It brings [`batch`] and [`batch_mut`]
+/// to code that names a row only through a layer, where `K` is not a number.
+///
+/// # Examples
+///
+/// Code generic over the network views flat buffers as its batches:
+///
+/// ```
+/// use stackprop::prelude::*;
+/// use stackprop::{input_batch, output_batch_mut};
+///
+/// fn predict_flat<L: Layer, const N: usize>(
+///     trainer: &mut Trainer<L, Sgd<L>, Mse, N>,
+///     x: &[L::Scalar],
+///     y: &mut [L::Scalar],
+/// ) -> Result<(), Error> {
+///     let x = input_batch::<L, N>(x)?;
+///     *output_batch_mut::<L, N>(y)? = *trainer.predict(x);
+///     Ok(())
+/// }
+///
+/// type Net = (Dense<3, 2, Identity>,);
+/// let mut net = Net::ZERO;
+/// net.0.w = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+/// let mut trainer = Trainer::<Net, Sgd<Net>, Mse, 2>::new(net, Sgd::ZERO, Mse);
+/// let mut y = [0.0; 4];
+/// predict_flat(&mut trainer, &[1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &mut y)?;
+/// assert_eq!(y, [4.0, 5.0, 1.0, 1.0]);
+/// assert!(predict_flat(&mut trainer, &[1.0; 5], &mut y).is_err()); // not 2 rows of 3
+/// # Ok::<(), Error>(())
+/// ```
+pub trait Row<S>: Sized {
+    /// [`batch`] for rows of this type: `flat` as `N` rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] if `flat` is not `N` rows long.
+    fn batch<const N: usize>(flat: &[S]) -> Result<&[Self; N], Error>;
+
+    /// [`batch_mut`] for rows of this type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LengthMismatch`] if `flat` is not `N` rows long.
+    fn batch_mut<const N: usize>(flat: &mut [S]) -> Result<&mut [Self; N], Error>;
+}
+
+impl<S, const K: usize> Row<S> for [S; K] {
+    #[inline]
+    fn batch<const N: usize>(flat: &[S]) -> Result<&[Self; N], Error> {
+        batch(flat)
+    }
+
+    #[inline]
+    fn batch_mut<const N: usize>(flat: &mut [S]) -> Result<&mut [Self; N], Error> {
+        batch_mut(flat)
+    }
+}
+
+/// [`batch`] for the inputs of network `L`: `flat` as an [`InputBatch<L, N>`].
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat` is not `N` input rows long.
+pub fn input_batch<L: Layer, const N: usize>(
+    flat: &[L::Scalar],
+) -> Result<&InputBatch<L, N>, Error> {
+    L::Input::batch(flat)
+}
+
+/// [`batch_mut`] for the inputs of network `L` (e.g. to receive dE/dX).
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat` is not `N` input rows long.
+pub fn input_batch_mut<L: Layer, const N: usize>(
+    flat: &mut [L::Scalar],
+) -> Result<&mut InputBatch<L, N>, Error> {
+    L::Input::batch_mut(flat)
+}
+
+/// [`batch`] for the outputs (or targets) of network `L`: an [`OutputBatch<L, N>`].
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat` is not `N` output rows long.
+pub fn output_batch<L: Layer, const N: usize>(
+    flat: &[L::Scalar],
+) -> Result<&OutputBatch<L, N>, Error> {
+    L::Output::batch(flat)
+}
+
+/// [`batch_mut`] for the outputs of network `L` (e.g. to receive predictions).
+///
+/// # Errors
+///
+/// [`Error::LengthMismatch`] if `flat` is not `N` output rows long.
+pub fn output_batch_mut<L: Layer, const N: usize>(
+    flat: &mut [L::Scalar],
+) -> Result<&mut OutputBatch<L, N>, Error> {
+    L::Output::batch_mut(flat)
+}
+
 /// A pseudo-random permutation of `0..len` that needs no memory per element.
 ///
 /// A 4-round Feistel network on the smallest even number of bits that covers `len`,
@@ -169,9 +280,9 @@ pub struct Permutation {
 
 impl Permutation {
     /// A fresh random order of `0..len`, drawn from `rng`.
-    pub fn new(len: usize, rng: &mut Rng) -> Self {
+    pub const fn new(len: usize, rng: &mut Rng) -> Self {
         let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
-        let half_bits = bits.div_ceil(2).max(1);
+        let half_bits = if bits < 2 { 1 } else { bits.div_ceil(2) };
         let keys = [
             rng.next_u32(),
             rng.next_u32(),

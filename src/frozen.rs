@@ -122,7 +122,7 @@ frozen_layer!(Frozen<L>, {
 /// static FEATURES: Dense<4, 3, Relu> = Dense::new([[0.0; 3]; 4], [0.0; 3]);
 ///
 /// type Net = (FrozenRef<Dense<4, 3, Relu>>, Dense<3, 2, Identity>);
-/// type Tuner = Trainer<Net, Sgd<Net, NoMomentum>, SoftmaxCrossEntropy, 8>;
+/// type Tuner = Trainer<Net, Sgd<Net>, SoftmaxCrossEntropy, 8>;
 /// // A whole trainer that can sit in a `static`, with the first layer left in flash.
 /// static TUNER: Tuner = Tuner::new((FrozenRef(&FEATURES), Dense::ZERO), Sgd::ZERO, SoftmaxCrossEntropy);
 /// assert_eq!(Tuner::FOOTPRINT.params, size_of::<usize>() + (3 * 2 + 2) * 4);
@@ -146,7 +146,7 @@ frozen_layer!(FrozenRef<L>, {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Dense, Mse, Relu, Sgd, SgdConfig, Tanh, Tensors, Trainer, Zero};
+    use crate::{Dense, Mse, Relu, Sgd, SgdConfig, Tanh, Tensors, Trainer, WithMomentum, Zero};
 
     type Open = (
         Dense<3, 4, Tanh, f64>,
@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn frozen_layers_do_not_move() {
         let (_, tuned) = nets();
-        let sgd = Sgd::<Tuned>::new(SgdConfig::new(0.5)).expect("valid");
+        let sgd = Sgd::<Tuned, WithMomentum>::new(SgdConfig::new(0.5)).expect("valid");
         let mut trainer = Trainer::<Tuned, _, Mse, 2>::new(tuned, sgd, Mse);
         for _ in 0..5 {
             trainer.step(&X, &T).expect("finite");

@@ -1,36 +1,37 @@
-//! Seedable, deterministic weight initialisation: [`Rng`] and the [`Init`] schemes.
+//! Seedable, deterministic weight initialisation: [`SplitMix64`] and the [`Init`] schemes.
 //!
 //! Every draw is computed in `f64` with the pure-Rust libm and only then rounded to the
 //! network's scalar, so the same seed gives bit-identical weights on a host and on a
 //! microcontroller. To seed from a hardware RNG, read a `u64` from it and pass that.
 
-/// A small, fast, seedable pseudo-random generator (SplitMix64).
+/// The SplitMix64 pseudo-random generator (as in Vigna's `splitmix64.c`): small, fast, seedable.
 ///
 /// Not cryptographic; it exists so initialisation and shuffling are reproducible
-/// from one `u64` on every platform.
+/// from one `u64` on every platform. Its state is that one `u64`.
 ///
 /// # Examples
 ///
 /// ```
-/// use stackprop::Rng;
-/// let mut a = Rng::new(42);
-/// let mut b = Rng::new(42);
+/// use stackprop::prelude::SplitMix64;
+/// let mut a = SplitMix64::new(42);
+/// let mut b = SplitMix64::new(42);
 /// assert_eq!(a.next_u64(), b.next_u64());
 /// let u = a.next_f64();
 /// assert!((0.0..1.0).contains(&u));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rng {
+pub struct SplitMix64 {
     state: u64,
 }
 
-impl Rng {
+impl SplitMix64 {
     /// A generator seeded with `seed`.
     pub const fn new(seed: u64) -> Self {
         Self { state: seed }
     }
 
-    /// The generator's whole state: `Rng::new(rng.state())` continues the same stream.
+    /// The generator's whole state: `SplitMix64::new(rng.state())` continues the same
+    /// stream.
     pub const fn state(&self) -> u64 {
         self.state
     }
@@ -61,6 +62,9 @@ impl Rng {
     }
 }
 
+/// The generator's former name, kept as an alias of [`SplitMix64`].
+pub type Rng = SplitMix64;
+
 /// How [`Layer::init`](crate::Layer::init) draws weights. Biases start at zero.
 ///
 /// `fan_in` is K^l and `fan_out` is K^(l+1) of the layer.
@@ -79,8 +83,8 @@ pub enum Init {
 impl Init {
     /// One weight for a layer with the given fans (a fan of 0 counts as 1, so the
     /// weight is always finite).
-    pub fn sample(self, fan_in: usize, fan_out: usize, rng: &mut Rng) -> f64 {
-        let uniform = |bound: f64, rng: &mut Rng| bound * (2.0 * rng.next_f64() - 1.0);
+    pub fn sample(self, fan_in: usize, fan_out: usize, rng: &mut SplitMix64) -> f64 {
+        let uniform = |bound: f64, rng: &mut SplitMix64| bound * (2.0 * rng.next_f64() - 1.0);
         let (fan_in, fan_out) = (fan_in.max(1) as f64, fan_out.max(1) as f64);
         match self {
             Init::GlorotUniform => uniform(libm::sqrt(6.0 / (fan_in + fan_out)), rng),
@@ -104,21 +108,21 @@ mod tests {
     #[test]
     fn splitmix64_reference_values() {
         // First outputs of SplitMix64 seeded with 0, as published with the algorithm.
-        let mut rng = Rng::new(0);
+        let mut rng = SplitMix64::new(0);
         assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
     }
 
     #[test]
     fn below_stays_in_range() {
-        let mut rng = Rng::new(3);
+        let mut rng = SplitMix64::new(3);
         assert!((0..1000).all(|_| rng.below(7) < 7));
         assert_eq!(rng.below(0), 0);
     }
 
     #[test]
     fn extreme_fans_give_finite_weights() {
-        let mut rng = Rng::new(4);
+        let mut rng = SplitMix64::new(4);
         for init in [Init::GlorotUniform, Init::HeUniform, Init::HeNormal] {
             for (fan_in, fan_out) in [(0, 0), (usize::MAX, usize::MAX), (1, usize::MAX)] {
                 assert!(init.sample(fan_in, fan_out, &mut rng).is_finite());
@@ -128,9 +132,9 @@ mod tests {
 
     #[test]
     fn schemes_have_their_spread() {
-        let mut rng = Rng::new(11);
+        let mut rng = SplitMix64::new(11);
         let n = 20_000;
-        let var = |init: Init, rng: &mut Rng| {
+        let var = |init: Init, rng: &mut SplitMix64| {
             (0..n)
                 .map(|_| init.sample(50, 30, rng).powi(2))
                 .sum::<f64>()

@@ -7,6 +7,7 @@
 
 use core::fmt::Debug;
 
+use crate::data::Row;
 use crate::{Init, Rng, Scalar, Tensors, Zero};
 
 /// A differentiable map from a batch of input rows to a batch of output rows.
@@ -28,9 +29,21 @@ pub trait Layer {
     /// The number type the layer computes in.
     type Scalar: Scalar;
     /// One input row, `[S; K^l]`.
-    type Input: Copy + Debug + PartialEq + Zero + AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]>;
+    type Input: Copy
+        + Debug
+        + PartialEq
+        + Zero
+        + AsRef<[Self::Scalar]>
+        + AsMut<[Self::Scalar]>
+        + Row<Self::Scalar>;
     /// One output row, `[S; K^(l+1)]`.
-    type Output: Copy + Debug + PartialEq + Zero + AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]>;
+    type Output: Copy
+        + Debug
+        + PartialEq
+        + Zero
+        + AsRef<[Self::Scalar]>
+        + AsMut<[Self::Scalar]>
+        + Row<Self::Scalar>;
     /// Gradients of the trainable parameters, in the order of [`Layer::trainable_mut`].
     type Grads: Tensors<Self::Scalar> + Zero + Copy + Debug + PartialEq;
     /// Forward values kept for the backward pass of a batch of `N`.

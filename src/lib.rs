@@ -30,6 +30,7 @@ pub mod math;
 mod memory;
 pub mod optim;
 pub mod persist;
+pub mod prelude;
 pub mod quant;
 mod scalar;
 pub mod sequential;
@@ -40,12 +41,15 @@ mod watchdog;
 mod zero;
 
 pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
-pub use data::{Dataset, Permutation, Remainder, Samples, batch, batch_mut};
+pub use data::{
+    Dataset, Permutation, Remainder, Row, Samples, batch, batch_mut, input_batch, input_batch_mut,
+    output_batch, output_batch_mut,
+};
 pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
 pub use error::Error;
 pub use frozen::{Frozen, FrozenRef};
 pub use history::LossHistory;
-pub use init::{Init, Rng};
+pub use init::{Init, Rng, SplitMix64};
 pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};
 pub use loss::{Bce, Huber, Loss, Mse, SoftmaxCrossEntropy};
 pub use memory::Footprint;

@@ -7,9 +7,9 @@
 /// # Examples
 ///
 /// ```
-/// use stackprop::{Dense, Mse, NoMomentum, Sgd, Sigmoid, Tanh, Trainer};
+/// use stackprop::{Dense, Mse, Sgd, Sigmoid, Tanh, Trainer};
 /// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
-/// type T = Trainer<Net, Sgd<Net, NoMomentum>, Mse, 4>;
+/// type T = Trainer<Net, Sgd<Net>, Mse, 4>;
 ///
 /// const BYTES: usize = T::FOOTPRINT.total();
 /// const _: () = assert!(BYTES <= 2 * 1024, "the XOR trainer must fit in 2 KiB");

@@ -52,6 +52,14 @@ pub trait Scalar:
     const HALF: Self;
     /// The format, recorded in serialised headers and reports.
     const KIND: ScalarKind;
+    /// Ten: the [`WatchdogConfig`](crate::WatchdogConfig)'s default `blowup`.
+    const TEN: Self;
+    /// 0.9: [`AdamConfig`](crate::AdamConfig)'s default `beta1`.
+    const ADAM_BETA1: Self;
+    /// 0.999: [`AdamConfig`](crate::AdamConfig)'s default `beta2`.
+    const ADAM_BETA2: Self;
+    /// 1e-8: [`AdamConfig`](crate::AdamConfig)'s default `eps`.
+    const ADAM_EPS: Self;
 
     /// The nearest value to `x` (exact for `f64`, round-to-nearest for `f32`).
     fn from_f64(x: f64) -> Self;
@@ -103,6 +111,10 @@ impl Scalar for f32 {
     const ONE: Self = 1.0;
     const HALF: Self = 0.5;
     const KIND: ScalarKind = ScalarKind::F32;
+    const TEN: Self = 10.0;
+    const ADAM_BETA1: Self = 0.9;
+    const ADAM_BETA2: Self = 0.999;
+    const ADAM_EPS: Self = 1e-8;
 
     #[inline]
     fn from_f64(x: f64) -> Self {
@@ -150,6 +162,10 @@ impl Scalar for f64 {
     const ONE: Self = 1.0;
     const HALF: Self = 0.5;
     const KIND: ScalarKind = ScalarKind::F64;
+    const TEN: Self = 10.0;
+    const ADAM_BETA1: Self = 0.9;
+    const ADAM_BETA2: Self = 0.999;
+    const ADAM_EPS: Self = 1e-8;
 
     #[inline]
     fn from_f64(x: f64) -> Self {

@@ -2,6 +2,7 @@
 
 use core::mem::size_of;
 
+use crate::init::{Init, SplitMix64};
 use crate::loss::same_class;
 use crate::scalar::all_finite;
 use crate::{
@@ -30,7 +31,7 @@ use crate::{
 ///
 /// let mut net = Net::ZERO;
 /// net.init(Init::GlorotUniform, &mut Rng::new(1));
-/// let sgd = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
+/// let sgd = Sgd::<Net>::new(SgdConfig::new(0.5))?;
 /// let mut trainer = Trainer::<_, _, _, 4>::new(net, sgd, Mse);
 ///
 /// let x = [[0., 0.], [0., 1.], [1., 0.], [1., 1.]];
@@ -417,6 +418,49 @@ where
     L: Zero,
 {
     const ZERO: Self = Self::new(L::ZERO, O::ZERO, E::ZERO);
+}
+
+impl<L: Layer + Zero, O: Zero, E: Zero, const N: usize> Trainer<L, O, E, N> {
+    /// Rebuilds the trainer where it is: every buffer and the optimizer zeroed (as in
+    /// [`Trainer::ZERO`](Zero::ZERO)), then fresh parameters drawn with `init` from
+    /// `rng`. Configure the optimizer afterwards (its zero is a no-op with learning
+    /// rate 0).
+    ///
+    /// Unlike [`Trainer::new`], nothing the size of the trainer passes through the
+    /// stack, even in a debug build, so a trainer too large for a thread's stack can
+    /// be built in a `static` (as on a microcontroller), a `Box` or any other place.
+    ///
+    /// # Examples
+    ///
+    /// A 1.7 MB trainer built and trained on a thread with a 256 KiB stack:
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use stackprop::prelude::*;
+    ///
+    /// type Wide = (Dense<256, 256, Relu>, Dense<256, 256, Relu>, Dense<256, 10, Identity>);
+    /// type T = Trainer<Wide, Sgd<Wide>, SoftmaxCrossEntropy, 64>;
+    /// // Constant-initialised: in zeroed memory, never on a stack.
+    /// static TRAINER: Mutex<T> = Mutex::new(T::ZERO);
+    ///
+    /// let thread = std::thread::Builder::new().stack_size(256 * 1024).spawn(|| {
+    ///     let mut trainer = TRAINER.lock().map_err(|_| "poisoned")?;
+    ///     trainer.init_in_place(Init::HeUniform, &mut SplitMix64::new(1));
+    ///     trainer.optimizer.set_config(SgdConfig::new(0.01))?;
+    ///     let (x, t) = (vec![0.5; 64 * 256], vec![0.1; 64 * 10]);
+    ///     let loss = trainer.step(batch(&x)?, batch(&t)?)?;
+    ///     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(loss)
+    /// })?;
+    /// let loss = thread.join().expect("no overflow").map_err(|e| e.to_string())?;
+    /// assert!(loss.is_finite());
+    /// assert_eq!(T::FOOTPRINT.total(), 1_675_896);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn init_in_place(&mut self, init: Init, rng: &mut SplitMix64) {
+        // Assigning the constant writes it straight into place: no temporary.
+        *self = Self::ZERO;
+        self.net.init(init, rng);
+    }
 }
 
 fn check_batch<L: Layer, const N: usize>(

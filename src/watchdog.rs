@@ -36,10 +36,19 @@ pub struct WatchdogConfig<S> {
 }
 
 impl<S: Scalar> WatchdogConfig<S> {
-    /// The defaults listed on each field.
-    pub fn new() -> Self {
+    /// The defaults listed on each field (`const`, so it can initialise a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::prelude::WatchdogConfig;
+    /// static CONFIG: WatchdogConfig<f32> = WatchdogConfig { patience: 2, ..WatchdogConfig::new() };
+    /// assert_eq!((CONFIG.blowup, CONFIG.patience), (10.0, 2));
+    /// assert!(CONFIG.validate().is_ok());
+    /// ```
+    pub const fn new() -> Self {
         Self {
-            blowup: S::from_f64(10.0),
+            blowup: S::TEN,
             loss_floor: S::ZERO,
             warmup: 16,
             snapshot_every: 100,

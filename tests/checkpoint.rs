@@ -490,7 +490,7 @@ fn a_record_for_another_trainer_is_refused_through_the_store() {
     let mut flash = SimFlash::<1, 4, 256>::new(2048);
     let mut store = Checkpoints::new(&mut flash, 0, 1024).unwrap();
     let mut scratch = [0u8; 1024];
-    let sgd = Trainer::<Net, Sgd<Net>, Mse, 2>::ZERO;
+    let sgd = Trainer::<Net, Sgd<Net, WithMomentum>, Mse, 2>::ZERO;
     let progress = Progress {
         steps: 0,
         rng: Rng::new(0),
@@ -639,7 +639,7 @@ fn training_resumed_from_a_checkpoint_is_bit_identical() {
         .with_momentum(0.9)
         .with_weight_decay(1e-3)
         .with_clip_norm(0.5);
-    resumes_bit_exactly(Sgd::<Arcs>::new(sgd).unwrap());
+    resumes_bit_exactly(Sgd::<Arcs, WithMomentum>::new(sgd).unwrap());
     let adam = AdamConfig::new(0.02).with_clip_value(0.05);
     resumes_bit_exactly(Adam::<Arcs>::new(adam).unwrap());
 }

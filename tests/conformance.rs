@@ -247,7 +247,7 @@ where
                 weight_decay: L::Scalar::from_f64(weight_decay),
                 ..SgdConfig::new(L::Scalar::ZERO)
             };
-            let sgd = Sgd::<L>::new(config).expect("valid config");
+            let sgd = Sgd::<L, WithMomentum>::new(config).expect("valid config");
             train::<L, _, E, N>(Trainer::new(net, sgd, E::ZERO), &x, &t, case, tol_train)
         }
         OptimizerSpec::Adam {

@@ -50,7 +50,7 @@ fn clipped(g: [f64; 3], max_norm: Option<f64>, max_value: Option<f64>) -> [f64; 
 }
 
 fn sgd_step(config: SgdConfig<f64>) -> [f64; 3] {
-    let sgd = Sgd::<Lin>::new(config).expect("valid config");
+    let sgd = Sgd::<Lin, WithMomentum>::new(config).expect("valid config");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin(), sgd, Mse);
     assert_eq!(trainer.step(&X, &T), Ok(30.25));
     params(&trainer.net)
@@ -58,7 +58,7 @@ fn sgd_step(config: SgdConfig<f64>) -> [f64; 3] {
 
 #[test]
 fn the_example_gradients_are_as_stated() {
-    let sgd = Sgd::<Lin>::new(SgdConfig::new(0.0)).expect("valid");
+    let sgd = Sgd::<Lin, WithMomentum>::new(SgdConfig::new(0.0)).expect("valid");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin(), sgd, Mse);
     trainer.gradients(&X, &T, None).expect("finite");
     let g: Vec<f64> = trainer.grads.slices().flatten().copied().collect();
@@ -115,7 +115,7 @@ fn clipping_comes_before_weight_decay_and_momentum() {
         .with_momentum(mu)
         .with_weight_decay(wd)
         .with_clip_norm(2.0);
-    let sgd = Sgd::<Lin>::new(config).expect("valid");
+    let sgd = Sgd::<Lin, WithMomentum>::new(config).expect("valid");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin(), sgd, Mse);
     let mut p = params(&lin());
     let mut v = [0.0; 3];
@@ -160,7 +160,7 @@ fn adam_clips_like_pytorch() {
 fn clip_norm_survives_a_sum_of_squares_that_overflows() {
     // dE/dw = 2·y·x = 2e20 in f32: its square overflows, the norm does not.
     let config = SgdConfig::new(0.5_f32).with_clip_norm(1.0);
-    let sgd = Sgd::<Lin32>::new(config).expect("valid");
+    let sgd = Sgd::<Lin32, WithMomentum>::new(config).expect("valid");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin32(1.0), sgd, Mse);
     // y = 1e10: dE/dw = 2e20, dE/db = 2e10, norm ≈ 2e20, so dw clips to ≈ 1.
     trainer.step(&[[1e10]], &[[0.0]]).expect("finite loss 1e20");
@@ -184,7 +184,7 @@ fn clip_thresholds_are_validated() {
             (SgdConfig::new(0.1).with_clip_norm(value), "clip_norm"),
             (SgdConfig::new(0.1).with_clip_value(value), "clip_value"),
         ] {
-            match Sgd::<Lin>::new(config) {
+            match Sgd::<Lin, WithMomentum>::new(config) {
                 Err(Error::InvalidHyperParameter { name: n, .. }) => assert_eq!(n, name),
                 other => panic!("{value}: {other:?}"),
             }
@@ -279,7 +279,10 @@ fn a_refused_step_changes_neither_parameters_nor_optimizer_state() {
         (-3e38, 1e-20, -1e19, 3e38),
     );
     let sgd = sgd.with_momentum(0.9).with_weight_decay(0.01);
-    guarded(Sgd::<Lin32>::new(sgd).expect("valid"), SGD_OVERFLOW);
+    guarded(
+        Sgd::<Lin32, WithMomentum>::new(sgd).expect("valid"),
+        SGD_OVERFLOW,
+    );
     let adam = AdamConfig::new(0.1);
     guarded(Adam::<Lin32>::new(adam).expect("valid"), ADAM_OVERFLOW);
     let adam = adam.with_clip_norm(1.0).with_clip_value(0.5);
@@ -307,7 +310,7 @@ fn an_epoch_stops_at_a_batch_the_guard_refuses() {
     let x = [[1.0], [1e30], [1.0], [1.0]];
     let t = [[0.0]; 4];
     let data = Samples::new(&x, &t).expect("same length");
-    let sgd = Sgd::<Lin32>::new(SgdConfig::new(0.1)).expect("valid");
+    let sgd = Sgd::<Lin32, WithMomentum>::new(SgdConfig::new(0.1)).expect("valid");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin32(1.0), sgd, Mse);
     assert_eq!(
         trainer.train_epoch(&data, None, Remainder::Reject),
@@ -319,7 +322,7 @@ fn an_epoch_stops_at_a_batch_the_guard_refuses() {
 
 #[test]
 fn a_loss_limit_gates_the_update() {
-    let sgd = Sgd::<Lin32>::new(SgdConfig::new(0.1)).expect("valid");
+    let sgd = Sgd::<Lin32, WithMomentum>::new(SgdConfig::new(0.1)).expect("valid");
     let mut trainer = Trainer::<_, _, _, 1>::new(lin32(1.0), sgd, Mse);
     assert_eq!(
         trainer.step_with_limit(&[[3.0]], &[[0.0]], 8.0),
@@ -356,7 +359,8 @@ fn without_clipping_the_trajectory_is_bit_for_bit_the_plain_update() {
     let flat = |net: &mut Net| -> Vec<f64> { net.trainable_mut().flatten().map(|p| *p).collect() };
 
     let (lr, mu, wd) = (0.1, 0.9, 0.01);
-    let sgd = Sgd::<Net>::new(SgdConfig::new(lr).with_momentum(mu).with_weight_decay(wd));
+    let sgd =
+        Sgd::<Net, WithMomentum>::new(SgdConfig::new(lr).with_momentum(mu).with_weight_decay(wd));
     let mut trainer = Trainer::<_, _, _, 2>::new(net, sgd.expect("valid"), Mse);
     let mut p = flat(&mut trainer.net.clone());
     let mut v = vec![0.0; p.len()];

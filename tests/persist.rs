@@ -248,14 +248,14 @@ fn training_states_round_trip_bit_exactly() {
     let sgd = SgdConfig::new(0.1)
         .with_momentum(0.9)
         .with_weight_decay(1e-3);
-    state_round_trip::<Net64, _>(Sgd::<Net64>::new(sgd).unwrap());
+    state_round_trip::<Net64, _>(Sgd::<Net64, WithMomentum>::new(sgd).unwrap());
     let clipped = sgd.with_clip_norm(2.0).with_clip_value(0.5);
-    state_round_trip::<Net64, _>(Sgd::<Net64>::new(clipped).unwrap());
+    state_round_trip::<Net64, _>(Sgd::<Net64, WithMomentum>::new(clipped).unwrap());
     let adam = AdamConfig::new(0.01).with_clip_norm(1.0);
     state_round_trip::<Net64, _>(Adam::<Net64>::new(adam).unwrap());
     state_round_trip::<Net64, _>(Sgd::<Net64, NoMomentum>::new(SgdConfig::new(0.2)).unwrap());
     state_round_trip::<Net64, _>(Adam::<Net64>::new(AdamConfig::new(0.01)).unwrap());
-    state_round_trip::<Tuned64, _>(Sgd::<Tuned64>::new(sgd).unwrap());
+    state_round_trip::<Tuned64, _>(Sgd::<Tuned64, WithMomentum>::new(sgd).unwrap());
     state_round_trip::<Tuned64, _>(Adam::<Tuned64>::new(AdamConfig::new(0.01)).unwrap());
 }
 

@@ -606,7 +606,7 @@ fn zero_learning_rate_leaves_parameters_bit_identical() {
             weight_decay: 0.1,
             ..SgdConfig::new(0.0)
         };
-        unchanged(net, Sgd::<Net>::new(sgd)?, &x, &t)?;
+        unchanged(net, Sgd::<Net, WithMomentum>::new(sgd)?, &x, &t)?;
         unchanged(
             net,
             Sgd::<Net, NoMomentum>::new(SgdConfig {
@@ -833,7 +833,7 @@ fn non_finite_batches_are_rejected_and_change_nothing() {
     );
     run(CASES, strategy, |((p, x, t), bad, at, in_target)| {
         let (x, t): (InputBatch<Net, N>, OutputBatch<Net, N>) = (batch(&x), batch(&t));
-        let sgd = Sgd::<Net>::new(
+        let sgd = Sgd::<Net, WithMomentum>::new(
             SgdConfig::new(0.1)
                 .with_momentum(0.9)
                 .with_weight_decay(0.01),

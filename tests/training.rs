@@ -233,7 +233,7 @@ fn hyper_parameters_out_of_range_are_refused_and_change_nothing() {
         (sgd(0.1, -0.5, 0.0), "momentum"),
         (sgd(0.1, 0.0, -1e-3), "weight_decay"),
     ];
-    let mut optimizer = Sgd::<Net>::new(valid).expect("valid");
+    let mut optimizer = Sgd::<Net, WithMomentum>::new(valid).expect("valid");
     for (config, field) in bad_sgd {
         match optimizer.set_config(config) {
             Err(Error::InvalidHyperParameter { name, .. }) => assert_eq!(name, field),
@@ -319,4 +319,41 @@ fn adam_counts_steps_and_reset_forgets_them() {
     tr.optimizer.reset();
     assert_eq!(tr.optimizer.steps(), 0);
     assert_eq!(tr.optimizer.config(), AdamConfig::default());
+}
+
+/// Every configuration and value a firmware keeps for its whole run can be a `static`:
+/// their constructors are `const`.
+#[test]
+fn configurations_and_state_can_be_statics() {
+    type Net32 = (Dense<2, 4, Tanh>, Dense<4, 1, Identity>);
+    type Opt = Sgd<Net32>;
+    static SGD: SgdConfig<f32> = SgdConfig::new(0.1).with_clip_norm(1.0).with_clip_value(0.5);
+    static ADAM: AdamConfig<f32> = AdamConfig::new(1e-3).with_clip_norm(2.0);
+    static WATCHDOG: WatchdogConfig<f32> = WatchdogConfig::new();
+    static INIT: Init = Init::HeUniform;
+    static HISTORY: LossHistory<f32, 8> = LossHistory::new();
+    static SNAPSHOT: Snapshot<Net32, Opt> = Snapshot::new(Net32::ZERO, Opt::ZERO);
+    static TRAINER: Trainer<Net32, Opt, Mse, 4> = Trainer::new(Net32::ZERO, Opt::ZERO, Mse);
+    static SEED: SplitMix64 = SplitMix64::new(42);
+    static ORDER: Permutation = Permutation::new(10, &mut SplitMix64::new(1));
+    static DATA: Result<Samples<[f32; 2], [f32; 1]>, Error> = Samples::new(&[[0.0, 1.0]], &[[1.0]]);
+
+    assert_eq!((SGD.clip_norm, SGD.clip_value), (Some(1.0), Some(0.5)));
+    assert!(SGD.validate().is_ok());
+    assert_eq!(ADAM, AdamConfig::new(1e-3).with_clip_norm(2.0));
+    assert_eq!((ADAM.beta1, ADAM.beta2, ADAM.eps), (0.9, 0.999, 1e-8));
+    assert!(ADAM.validate().is_ok());
+    assert_eq!((WATCHDOG.blowup, WATCHDOG.lr_factor), (10.0, 0.5));
+    assert!(WATCHDOG.validate().is_ok());
+    assert_eq!(INIT, Init::HeUniform);
+    assert_eq!((HISTORY.pushed(), HISTORY.best()), (0, None));
+    assert!(!SNAPSHOT.is_saved());
+    assert_eq!(TRAINER.net, Net32::ZERO);
+    assert_eq!(SEED.state(), 42);
+    assert_eq!(ORDER, Permutation::new(10, &mut SplitMix64::new(1)));
+    assert_eq!(DATA.as_ref().map(|d| d.len()).ok(), Some(1));
+    // The f64 defaults are PyTorch's too.
+    let adam64 = AdamConfig::<f64>::new(1e-3);
+    assert_eq!((adam64.beta1, adam64.beta2, adam64.eps), (0.9, 0.999, 1e-8));
+    assert_eq!(WatchdogConfig::<f64>::new().blowup, 10.0);
 }

@@ -11,7 +11,7 @@ use stackprop::*;
 
 /// Two Gaussian-ish blobs per class on a ring: four clusters, two classes (XOR-like).
 type Net = (Dense<2, 16, Relu>, Dense<16, 2, Identity>);
-type Opt = Sgd<Net>;
+type Opt = Sgd<Net, WithMomentum>;
 type Store = Snapshot<Net, Opt>;
 const N: usize = 4;
 const STEPS: usize = 3000;

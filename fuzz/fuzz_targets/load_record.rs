@@ -23,7 +23,7 @@ type Net = (
 );
 type Net64 = (Dense<2, 3, Tanh, f64>, Dense<3, 1, Identity, f64>);
 type AdamTrainer = Trainer<Net, Adam<Net>, Mse, 1>;
-type SgdTrainer = Trainer<Net64, Sgd<Net64>, Mse, 1>;
+type SgdTrainer = Trainer<Net64, Sgd<Net64, WithMomentum>, Mse, 1>;
 
 struct Fixtures {
     adam: AdamTrainer,

@@ -30,13 +30,23 @@ pub struct AdamConfig<S> {
 }
 
 impl<S: Scalar> AdamConfig<S> {
-    /// PyTorch's defaults with learning rate `lr`.
-    pub fn new(lr: S) -> Self {
+    /// PyTorch's defaults with learning rate `lr` (`const`, so a firmware can keep
+    /// its configuration in a `static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stackprop::prelude::AdamConfig;
+    /// static CONFIG: AdamConfig<f32> = AdamConfig::new(1e-3).with_clip_norm(1.0);
+    /// assert_eq!((CONFIG.beta1, CONFIG.beta2, CONFIG.eps), (0.9, 0.999, 1e-8));
+    /// assert!(CONFIG.validate().is_ok());
+    /// ```
+    pub const fn new(lr: S) -> Self {
         Self {
             lr,
-            beta1: S::from_f64(0.9),
-            beta2: S::from_f64(0.999),
-            eps: S::from_f64(1e-8),
+            beta1: S::ADAM_BETA1,
+            beta2: S::ADAM_BETA2,
+            eps: S::ADAM_EPS,
             weight_decay: S::ZERO,
             clip_norm: None,
             clip_value: None,

@@ -90,7 +90,8 @@ impl<S: Scalar> Zero for SgdConfig<S> {
     const ZERO: Self = Self::new(S::ZERO);
 }
 
-/// Whether an [`Sgd`] keeps a momentum buffer: [`WithMomentum`] or [`NoMomentum`].
+/// Whether an [`Sgd`] keeps a momentum buffer: [`NoMomentum`] (the default) or
+/// [`WithMomentum`].
 pub trait Velocity {
     /// The storage for a network whose gradients are `G`: `G` itself, or `()`.
     type Buffer<G: Zero + Copy + core::fmt::Debug + PartialEq>: Zero
@@ -107,7 +108,7 @@ pub trait Velocity {
     ) -> Option<&G>;
 }
 
-/// A momentum buffer shaped like the network's gradients (the default).
+/// A momentum buffer shaped like the network's gradients: `Sgd<Net, WithMomentum>`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WithMomentum;
 
@@ -123,7 +124,7 @@ impl Velocity for WithMomentum {
     }
 }
 
-/// No momentum buffer: plain SGD that costs no optimizer memory.
+/// No momentum buffer: plain SGD that costs no optimizer memory (the default of [`Sgd`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoMomentum;
 
@@ -150,23 +151,40 @@ impl Velocity for NoMomentum {
 /// # Generics
 ///
 /// * `L`: the network.
-/// * `V`: [`WithMomentum`] (default), a velocity buffer shaped like `L`'s gradients;
-///   or [`NoMomentum`] for plain SGD without that memory (then μ must be 0).
+/// * `V`: [`NoMomentum`] (the default), plain SGD that keeps no buffer (then μ must
+///   be 0); or [`WithMomentum`], a velocity buffer shaped like `L`'s gradients, which
+///   momentum needs.
+///
+/// The two keep different state, so their training-state records differ by
+/// optimizer id (1 for `NoMomentum`, 2 for `WithMomentum`): a record saved with
+/// momentum loads into `Sgd<L, WithMomentum>` only (into `Sgd<L>` it is refused as a
+/// record of another length or optimizer, with nothing changed).
 ///
 /// # Examples
 ///
 /// ```
-/// use stackprop::{Dense, NoMomentum, Sgd, SgdConfig, Sigmoid, Tanh};
+/// use stackprop::persist::Progress;
+/// use stackprop::{Dense, Mse, Rng, Sgd, SgdConfig, Sigmoid, Tanh, Trainer, WithMomentum, Zero};
 /// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
 ///
-/// let momentum = Sgd::<Net>::new(SgdConfig::new(0.1).with_momentum(0.9).with_weight_decay(1e-4))?;
-/// let plain = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
-/// assert!(size_of_val(&plain) < size_of_val(&momentum));
+/// let plain = Sgd::<Net>::new(SgdConfig::new(0.5))?; // no buffer: a few bytes
+/// let config = SgdConfig::new(0.1).with_momentum(0.9).with_weight_decay(1e-4);
+/// let momentum = Sgd::<Net, WithMomentum>::new(config)?;
+/// assert!(size_of_val(&plain) < 64 && size_of_val(&momentum) > 33 * 4);
 /// // Momentum without a buffer is refused.
-/// assert!(Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.1).with_momentum(0.9)).is_err());
+/// assert!(Sgd::<Net>::new(config).is_err());
+///
+/// // A record saved with momentum loads with momentum, and is refused without.
+/// type Momentum = Trainer<Net, Sgd<Net, WithMomentum>, Mse, 4>;
+/// type Plain = Trainer<Net, Sgd<Net>, Mse, 4>;
+/// let mut record = [0u8; Momentum::STATE_RECORD_LEN];
+/// let progress = Progress { steps: 0, rng: Rng::new(1) };
+/// Momentum::new(Net::ZERO, momentum, Mse).save_state(&progress, &mut record)?;
+/// assert!(Momentum::ZERO.load_state(&record).is_ok());
+/// assert!(Plain::ZERO.load_state(&record).is_err());
 /// # Ok::<(), stackprop::Error>(())
 /// ```
-pub struct Sgd<L: Layer, V: Velocity = WithMomentum> {
+pub struct Sgd<L: Layer, V: Velocity = NoMomentum> {
     config: SgdConfig<L::Scalar>,
     /// `clip_norm` and `clip_value` as recorded in state records: 0 for off.
     clip: [L::Scalar; 2],

@@ -78,7 +78,7 @@ impl LayerShape {
 /// The counts are associated constants, so record lengths are compile-time constants
 /// too ([`Architecture::PARAMS_RECORD_LEN`]); the list of layers is an iterator
 /// ([`Architecture::shapes`]), front to back. Implemented for [`Dense`], [`Frozen`] and
-/// tuples of up to 6 networks.
+/// tuples of 1 to 12 networks.
 pub trait Architecture: Layer {
     /// The number of dense layers.
     const LAYER_COUNT: usize;
@@ -203,11 +203,18 @@ macro_rules! architecture_tuple {
     };
 }
 
+architecture_tuple!(A);
 architecture_tuple!(A, B);
 architecture_tuple!(A, B, C);
 architecture_tuple!(A, B, C, D);
 architecture_tuple!(A, B, C, D, E);
 architecture_tuple!(A, B, C, D, E, F);
+architecture_tuple!(A, B, C, D, E, F, G);
+architecture_tuple!(A, B, C, D, E, F, G, H);
+architecture_tuple!(A, B, C, D, E, F, G, H, I);
+architecture_tuple!(A, B, C, D, E, F, G, H, I, J);
+architecture_tuple!(A, B, C, D, E, F, G, H, I, J, K);
+architecture_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
 
 #[cfg(test)]
 mod tests {
