@@ -91,7 +91,7 @@ fn training_state_records_are_read_back() {
     trainer.net.save_params(&mut params).expect("finite");
     assert_eq!(record::write_params(&read.net).expect("finite"), params);
 
-    type S = Trainer<Net, Sgd<Net>, Mse, 2>;
+    type S = Trainer<Net, Sgd<Net, WithMomentum>, Mse, 2>;
     let sgd = S::new(
         trainer.net,
         Sgd::new(SgdConfig::new(0.1)).expect("valid"),
