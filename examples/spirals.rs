@@ -1,5 +1,7 @@
 //! Trains a 2-32-32-3 classifier on three interleaved spirals with Adam and softmax
 //! cross-entropy, in shuffled mini-batches, and reports accuracy on held-out samples.
+//! The learning rate warms up for 10 epochs and then follows a cosine; training stops
+//! early once the epoch loss has not improved by 1e-4 for 25 epochs.
 //!
 //! ```sh
 //! cargo run --release --example spirals
@@ -12,6 +14,7 @@
 use std::f64::consts::TAU;
 use std::process::ExitCode;
 
+use stackprop::optim::Schedule;
 use stackprop::*;
 
 type Net = (
@@ -24,7 +27,9 @@ type SpiralTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
 
 const PER_CLASS: usize = 100;
 const CLASSES: usize = 3;
-const EPOCHS: usize = 300;
+const EPOCHS: u64 = 300;
+/// Linear warm-up over 10 epochs to 0.01, then a cosine down to 1e-4 at the last epoch.
+const SCHEDULE: Schedule<f32> = Schedule::cosine(0.01, EPOCHS as u32 - 10, 1e-4).with_warmup(10);
 /// The example fails (non-zero exit) below this held-out accuracy.
 const REQUIRED_ACCURACY: f64 = 0.9;
 
@@ -84,21 +89,24 @@ fn run() -> Result<f64, Error> {
 
     let mut net = Net::ZERO;
     net.init(Init::HeUniform, &mut rng);
-    let adam = Adam::new(AdamConfig::new(0.01))?;
+    let adam = Adam::new(AdamConfig::new(SCHEDULE.lr(0)?))?;
     // Tens of kilobytes: boxed, to keep it off the main thread's stack in debug builds.
     let mut trainer = Box::new(SpiralTrainer::new(net, adam, SoftmaxCrossEntropy));
     println!(
-        "2-32-32-3 relu, Adam lr 0.01, batch {N}: {} training samples, {} held out, trainer {} bytes",
+        "2-32-32-3 relu, Adam lr 0.01 (10 epochs of warm-up, then cosine), batch {N}: {} training samples, {} held out, trainer {} bytes",
         train.len(),
         test.len(),
         SpiralTrainer::FOOTPRINT.total()
     );
 
     let mut history = LossHistory::<f32, 20>::new();
+    let mut early_stop = EarlyStopping::new(25).with_min_delta(1e-4);
     for epoch in 1..=EPOCHS {
+        SCHEDULE.apply(epoch - 1, &mut trainer.optimizer)?;
         let report = trainer.train_epoch(&train, Some(&mut rng), Remainder::Wrap)?;
         history.push(report.mean_loss);
-        if epoch % 50 == 0 || epoch == 1 {
+        let stop = early_stop.check(&history)?;
+        if epoch % 50 == 0 || epoch == 1 || stop {
             let eval = trainer.evaluate(&test)?;
             println!(
                 "epoch {epoch:3}  train loss {:.4} ({} batches, {} samples repeated)  test loss {:.4}  test accuracy {:.1} %",
@@ -108,6 +116,10 @@ fn run() -> Result<f64, Error> {
                 eval.loss,
                 100.0 * eval.accuracy()
             );
+        }
+        if stop {
+            println!("stopped early: no improvement of 1e-4 in 25 epochs");
+            break;
         }
     }
     let eval = trainer.evaluate(&test)?;

@@ -19,6 +19,7 @@
 pub mod activation;
 mod data;
 mod dense;
+mod early_stop;
 mod error;
 mod frozen;
 mod history;
@@ -41,6 +42,7 @@ mod zero;
 pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softplus, Tanh};
 pub use data::{Dataset, Permutation, Remainder, Samples, batch, batch_mut};
 pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
+pub use early_stop::EarlyStopping;
 pub use error::Error;
 pub use frozen::{Frozen, FrozenRef};
 pub use history::LossHistory;
