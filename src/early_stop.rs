@@ -24,14 +24,14 @@ use crate::{Error, LossHistory, Scalar};
 /// let mut history = LossHistory::<f32, 8>::new();
 /// let mut stop = EarlyStopping::new(3).with_min_delta(0.01);
 /// let mut stopped_at = None;
-/// for (epoch, loss) in [1.0, 0.8, 0.795, 0.79, 0.785, 0.5].into_iter().enumerate() {
+/// for (epoch, loss) in [1.0, 0.8, 0.795, 0.799, 0.792, 0.5].into_iter().enumerate() {
 ///     history.push(loss);
 ///     if stop.check(&history)? {
 ///         stopped_at = Some(epoch);
 ///         break;
 ///     }
 /// }
-/// // 0.795, 0.79 and 0.785 are within 0.01 of 0.8: three losses without an improvement.
+/// // 0.795, 0.799 and 0.792 are within 0.01 of 0.8: three losses without an improvement.
 /// assert_eq!(stopped_at, Some(4));
 /// assert_eq!(stop.reference(), Some(0.8));
 /// # Ok::<(), stackprop::Error>(())
