@@ -18,6 +18,8 @@
 
 pub mod activation;
 mod data;
+#[cfg(feature = "defmt")]
+mod defmt;
 mod dense;
 mod early_stop;
 mod error;
@@ -31,8 +33,12 @@ pub mod math;
 mod memory;
 pub mod optim;
 pub mod persist;
+#[cfg(feature = "rand_core")]
+mod rand_core;
 mod scalar;
 pub mod sequential;
+#[cfg(feature = "serde")]
+mod serde;
 mod snapshot;
 mod tensors;
 mod trainer;
