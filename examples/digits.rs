@@ -5,6 +5,9 @@
 //! cargo run --release --example digits
 //! ```
 //!
+//! It writes its per-epoch loss and accuracy to `target/plots/digits.csv` and draws
+//! them in `target/plots/digits.svg`.
+//!
 //! With `-- --export FILE` it also writes the trained weights as Rust `const`s: that is
 //! how `examples/data/digits_base.rs`, the pre-trained network that the fine-tuning
 //! examples start from, was made.
@@ -14,6 +17,8 @@ use std::process::ExitCode;
 
 #[path = "shared/digits.rs"]
 mod digits;
+#[path = "shared/plot.rs"]
+mod plot;
 
 use digits::{DigitsTrainer, EPOCHS, N, REQUIRED_ACCURACY, SEED};
 use stackprop::{Layer, Zero};
@@ -27,9 +32,20 @@ fn main() -> ExitCode {
     );
     // 70 KB: on the heap here, in a static on the device.
     let mut trainer = Box::new(DigitsTrainer::ZERO);
+    let mut rows = Vec::new();
     let result = digits::train(&mut trainer, |e| {
         println!("{e}");
+        rows.push(plot::Row {
+            epoch: e.number as u32,
+            train_loss: e.train_loss.into(),
+            held_out_loss: e.held_out.loss.into(),
+            accuracy: e.held_out.accuracy(),
+        });
     });
+    if let Err(e) = draw(rows) {
+        eprintln!("cannot write the training curve: {e}");
+        return ExitCode::FAILURE;
+    }
     let export = std::env::args().skip_while(|a| a != "--export").nth(1);
     match result {
         Ok(last) if last.held_out.accuracy() >= REQUIRED_ACCURACY => {
@@ -55,6 +71,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The training curve as CSV and SVG in `target/plots/`.
+fn draw(rows: Vec<plot::Row>) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = plot::out_dir()?;
+    plot::write_csv(&dir.join("digits.csv"), &rows)?;
+    let title = "digits 64-32-10, Adam, batch 32 (host)";
+    let run = plot::Run {
+        label: "host".into(),
+        rows,
+    };
+    plot::draw_curves(&dir.join("digits.svg"), title, &[run])?;
+    println!("training curve: {}", dir.join("digits.svg").display());
+    Ok(())
 }
 
 /// The network's parameters as Rust source: one `const` per tensor, every float written

@@ -1,5 +1,11 @@
 //! Trains a 2-32-32-3 classifier on three interleaved spirals with Adam and softmax
 //! cross-entropy, in shuffled mini-batches, and reports accuracy on held-out samples.
+//! The learning rate warms up for 10 epochs and then follows a cosine; training stops
+//! early once the epoch loss has not improved by 1e-4 for 25 epochs.
+//!
+//! It writes its per-epoch loss and accuracy to `target/plots/spirals.csv`, draws them
+//! in `target/plots/spirals.svg`, and draws the classes it gives the plane, with the
+//! samples, in `target/plots/spirals-boundary.svg`.
 //!
 //! ```sh
 //! cargo run --release --example spirals
@@ -12,7 +18,11 @@
 use std::f64::consts::TAU;
 use std::process::ExitCode;
 
+use stackprop::optim::Schedule;
 use stackprop::*;
+
+#[path = "shared/plot.rs"]
+mod plot;
 
 type Net = (
     Dense<2, 32, Relu>,
@@ -24,7 +34,9 @@ type SpiralTrainer = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, N>;
 
 const PER_CLASS: usize = 100;
 const CLASSES: usize = 3;
-const EPOCHS: usize = 300;
+const EPOCHS: u64 = 300;
+/// Linear warm-up over 10 epochs to 0.01, then a cosine down to 1e-4 at the last epoch.
+const SCHEDULE: Schedule<f32> = Schedule::cosine(0.01, EPOCHS as u32 - 10, 1e-4).with_warmup(10);
 /// The example fails (non-zero exit) below this held-out accuracy.
 const REQUIRED_ACCURACY: f64 = 0.9;
 
@@ -65,7 +77,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<f64, Error> {
+fn run() -> Result<f64, Box<dyn std::error::Error>> {
     let mut rng = Rng::new(3);
     let (x, t) = spirals(&mut rng);
     // Every fifth sample is held out: 240 train, 60 test.
@@ -84,22 +96,32 @@ fn run() -> Result<f64, Error> {
 
     let mut net = Net::ZERO;
     net.init(Init::HeUniform, &mut rng);
-    let adam = Adam::new(AdamConfig::new(0.01))?;
+    let adam = Adam::new(AdamConfig::new(SCHEDULE.lr(0)?))?;
     // Tens of kilobytes: boxed, to keep it off the main thread's stack in debug builds.
     let mut trainer = Box::new(SpiralTrainer::new(net, adam, SoftmaxCrossEntropy));
     println!(
-        "2-32-32-3 relu, Adam lr 0.01, batch {N}: {} training samples, {} held out, trainer {} bytes",
+        "2-32-32-3 relu, Adam lr 0.01 (10 epochs of warm-up, then cosine), batch {N}: {} training samples, {} held out, trainer {} bytes",
         train.len(),
         test.len(),
         SpiralTrainer::FOOTPRINT.total()
     );
 
     let mut history = LossHistory::<f32, 20>::new();
+    let mut early_stop = EarlyStopping::new(25).with_min_delta(1e-4);
+    let mut rows = Vec::new();
     for epoch in 1..=EPOCHS {
+        SCHEDULE.apply(epoch - 1, &mut trainer.optimizer)?;
         let report = trainer.train_epoch(&train, Some(&mut rng), Remainder::Wrap)?;
         history.push(report.mean_loss);
-        if epoch % 50 == 0 || epoch == 1 {
-            let eval = trainer.evaluate(&test)?;
+        let stop = early_stop.check(&history)?;
+        let eval = trainer.evaluate(&test)?;
+        rows.push(plot::Row {
+            epoch: epoch as u32,
+            train_loss: report.mean_loss.into(),
+            held_out_loss: eval.loss.into(),
+            accuracy: eval.accuracy(),
+        });
+        if epoch % 50 == 0 || epoch == 1 || stop {
             println!(
                 "epoch {epoch:3}  train loss {:.4} ({} batches, {} samples repeated)  test loss {:.4}  test accuracy {:.1} %",
                 report.mean_loss,
@@ -108,6 +130,10 @@ fn run() -> Result<f64, Error> {
                 eval.loss,
                 100.0 * eval.accuracy()
             );
+        }
+        if stop {
+            println!("stopped early: no improvement of 1e-4 in 25 epochs");
+            break;
         }
     }
     let eval = trainer.evaluate(&test)?;
@@ -119,5 +145,53 @@ fn run() -> Result<f64, Error> {
         eval.correct,
         eval.total
     );
+
+    let dir = plot::out_dir()?;
+    plot::write_csv(&dir.join("spirals.csv"), &rows)?;
+    let title = "spirals 2-32-32-3, Adam with warm-up and cosine, batch 32";
+    let run = plot::Run {
+        label: "host".into(),
+        rows,
+    };
+    plot::draw_curves(&dir.join("spirals.svg"), title, &[run])?;
+    let classes = classify_grid(&mut trainer);
+    let samples: Vec<([f32; 2], usize)> = x.iter().zip(&t).map(|(x, t)| (*x, argmax(t))).collect();
+    let title = format!(
+        "spirals: the trained classifier's regions ({:.1} % held out)",
+        100.0 * eval.accuracy()
+    );
+    plot::draw_boundary(
+        &dir.join("spirals-boundary.svg"),
+        &title,
+        EXTENT,
+        &classes,
+        &samples,
+    )?;
+    println!("pictures: {}", dir.display());
     Ok(eval.accuracy())
+}
+
+/// The drawn square is [-EXTENT, EXTENT]², in GRID × GRID cells.
+const EXTENT: f64 = 1.1;
+const GRID: usize = 160;
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+}
+
+/// The predicted class at the centre of each grid cell, `[row][column]`, row 0 at the
+/// bottom; predicted N cells at a time.
+fn classify_grid(trainer: &mut SpiralTrainer) -> Vec<Vec<usize>> {
+    let centre = |i: usize| (-EXTENT + (i as f64 + 0.5) * 2.0 * EXTENT / GRID as f64) as f32;
+    let cells: Vec<[f32; 2]> = (0..GRID * GRID)
+        .map(|k| [centre(k % GRID), centre(k / GRID)])
+        .collect();
+    let mut classes = Vec::with_capacity(cells.len());
+    for chunk in cells.chunks(N) {
+        let mut batch = [[0.0; 2]; N];
+        batch[..chunk.len()].copy_from_slice(chunk);
+        let y = trainer.predict(&batch);
+        classes.extend(y[..chunk.len()].iter().map(|y| argmax(y)));
+    }
+    classes.chunks(GRID).map(<[usize]>::to_vec).collect()
 }

@@ -18,7 +18,10 @@
 
 pub mod activation;
 mod data;
+#[cfg(feature = "defmt")]
+mod defmt;
 mod dense;
+mod early_stop;
 mod error;
 mod frozen;
 mod history;
@@ -32,8 +35,12 @@ pub mod optim;
 pub mod persist;
 pub mod prelude;
 pub mod quant;
+#[cfg(feature = "rand_core")]
+mod rand_core;
 mod scalar;
 pub mod sequential;
+#[cfg(feature = "serde")]
+mod serde;
 mod snapshot;
 mod tensors;
 mod trainer;
@@ -46,6 +53,7 @@ pub use data::{
     output_batch, output_batch_mut,
 };
 pub use dense::{Bias, Dense, DenseCache, DenseDelta, DenseGrads, NoBias};
+pub use early_stop::EarlyStopping;
 pub use error::Error;
 pub use frozen::{Frozen, FrozenRef};
 pub use history::LossHistory;

@@ -28,9 +28,11 @@
 //! without clipping.
 
 mod adam;
+mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
+pub use schedule::{Decay, Schedule};
 pub use sgd::{NoMomentum, Sgd, SgdConfig, Velocity, WithMomentum};
 
 use crate::scalar::all_finite;

@@ -4,7 +4,7 @@
 use stackprop::persist::{Architecture, Progress};
 use stackprop::{
     Adam, AdamConfig, Dense, Identity, Init, Layer, LeakyRelu, Mse, NoBias, Relu, Rng, Sgd,
-    SgdConfig, Sigmoid, Silu, Softplus, Tanh, Trainer, Zero,
+    SgdConfig, Sigmoid, Silu, Softplus, Tanh, Trainer, WithMomentum, Zero,
 };
 use stackprop_torch_bridge::net::{Network, Scalar};
 use stackprop_torch_bridge::record;
