@@ -30,6 +30,7 @@ pub mod math;
 mod memory;
 pub mod optim;
 pub mod persist;
+pub mod replay;
 mod scalar;
 pub mod sequential;
 mod snapshot;
