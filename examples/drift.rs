@@ -101,7 +101,7 @@ type Series = (&'static str, &'static str, fn(&Day) -> (f64, f64));
 /// A line chart of held-out accuracy per day: solid for today's sensor, dashed for
 /// the old one; one colour per variant.
 fn svg(days: &[Day]) -> String {
-    let (w, h, left, right, top, bottom) = (720.0, 420.0, 60.0, 170.0, 40.0, 50.0);
+    let (w, h, left, right, top, bottom) = (760.0, 420.0, 60.0, 200.0, 40.0, 50.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
     let (y_min, y_max) = (30.0, 100.0);
     let x = |day: usize| left + pw * day as f64 / drift::DAYS as f64;
