@@ -3,7 +3,7 @@
 
 usage: same_numbers.py HOST_LOG DEVICE_LOG
 
-Compares the lines that start with "epoch" (the device's trailing "(N instructions)" is
+Compares the lines that start with "epoch" or "day" (the device's trailing "(N instructions)" is
 ignored). Identical lines pass; otherwise every number must agree within a relative
 1e-3 (float rounding may differ between the two builds), or the script fails.
 """
@@ -16,7 +16,7 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
 def epochs(path):
     with open(path, encoding="utf-8") as f:
         return [re.sub(r"\s+\(\d+ instructions\)$", "", line.rstrip())
-                for line in f if line.startswith("epoch")]
+                for line in f if line.startswith(("epoch", "day "))]
 
 
 host, device = epochs(sys.argv[1]), epochs(sys.argv[2])

@@ -79,6 +79,17 @@ pub enum Error {
     /// A network could not be quantised to int8, or quantised parts were refused (see
     /// [`quant`](crate::quant)).
     Quant(crate::quant::QuantError),
+    /// An input value lies outside the range a [`ReplayBuffer`] quantises; nothing
+    /// was changed.
+    ///
+    /// [`ReplayBuffer`]: crate::replay::ReplayBuffer
+    InputOutOfRange {
+        /// The position of the value in the input row.
+        index: usize,
+    },
+    /// A target is not one-hot (one 1, the rest 0) where a class label is required;
+    /// nothing was changed.
+    TargetNotOneHot,
 }
 
 impl fmt::Display for Error {
@@ -116,6 +127,11 @@ impl fmt::Display for Error {
             Error::Record(e) => write!(f, "record: {e}"),
             Error::Storage { what } => write!(f, "snapshot store: {what}"),
             Error::Quant(e) => write!(f, "int8 quantisation: {e}"),
+            Error::InputOutOfRange { index } => write!(
+                f,
+                "input value {index} lies outside the replay buffer's range"
+            ),
+            Error::TargetNotOneHot => f.write_str("the target is not one-hot (one 1, the rest 0)"),
         }
     }
 }

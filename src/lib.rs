@@ -37,6 +37,7 @@ pub mod prelude;
 pub mod quant;
 #[cfg(feature = "rand_core")]
 mod rand_core;
+pub mod replay;
 mod scalar;
 pub mod sequential;
 #[cfg(feature = "serde")]
