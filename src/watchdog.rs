@@ -91,9 +91,10 @@ impl<S: Scalar> Default for WatchdogConfig<S> {
 pub enum StepOutcome<S> {
     /// The step was taken; its loss, before the update.
     Trained(S),
-    /// The batch was refused and nothing changed: its data were not finite
-    /// ([`Error::NonFiniteInput`], [`Error::NonFiniteTarget`]), or it was a blow-up
-    /// or a step the guard refused, not yet `patience` of them in a row.
+    /// The batch was refused and nothing changed: its data were bad
+    /// ([`Error::NonFiniteInput`], [`Error::NonFiniteTarget`], [`Error::InvalidTarget`]),
+    /// or it was a blow-up or a step the guard refused, not yet `patience` of them in
+    /// a row.
     Refused(Error),
     /// The network and optimizer went back to the last snapshot after `cause`, and the
     /// learning rate is now `lr`.
@@ -110,7 +111,7 @@ pub enum StepOutcome<S> {
 pub struct WatchdogStats {
     /// Steps taken.
     pub trained: u32,
-    /// Batches refused for non-finite data.
+    /// Batches refused for bad data: non-finite, or targets outside the loss's domain.
     pub bad_data: u32,
     /// Batches refused as blow-ups ([`Error::LossAboveLimit`]).
     pub blowups: u32,
@@ -302,7 +303,7 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
     /// Counts a batch refused for its data; other errors pass through.
     fn refuse(&mut self, error: Error) -> Result<StepOutcome<S>, Error> {
         match error {
-            Error::NonFiniteInput | Error::NonFiniteTarget => {
+            Error::NonFiniteInput | Error::NonFiniteTarget | Error::InvalidTarget { .. } => {
                 self.stats.bad_data = self.stats.bad_data.saturating_add(1);
                 Ok(StepOutcome::Refused(error))
             }

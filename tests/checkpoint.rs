@@ -594,7 +594,11 @@ fn a_record_for_another_trainer_is_refused_through_the_store() {
     let mut flash = SimFlash::<1, 4, 256>::new(2048);
     let mut store = Checkpoints::new(&mut flash, 0, 1024).unwrap();
     let mut scratch = [0u8; 1024];
-    let sgd = Trainer::<Net, Sgd<Net>, Mse, 2>::ZERO;
+    let sgd = Trainer::<Net, Sgd<Net>, Mse, 2>::new(
+        Net::ZERO,
+        Sgd::new(SgdConfig::new(0.1)).unwrap(),
+        Mse,
+    );
     let progress = Progress {
         steps: 0,
         rng: Rng::new(0),
