@@ -557,15 +557,13 @@ fn an_exact_fit_may_drift_by_default() {
     );
 }
 
+type Weight = Dense<1, 1, Identity, f32, NoBias>;
+type Drift = Trainer<Weight, Sgd<Weight, NoMomentum>, Mse, 1>;
+
 /// A one-weight model trained with a learning rate just past stability: the loss
 /// rises 6.1 % a step from the optimum, never blowing up from one step to the next.
-fn slow_drift() -> Trainer<
-    Dense<1, 1, Identity, f32, NoBias>,
-    Sgd<Dense<1, 1, Identity, f32, NoBias>, NoMomentum>,
-    Mse,
-    1,
-> {
-    let mut net = Dense::<1, 1, Identity, f32, NoBias>::ZERO;
+fn slow_drift() -> Drift {
+    let mut net = Weight::ZERO;
     net.w = [[0.01]];
     Trainer::new(net, Sgd::new(SgdConfig::new(1.015)).expect("valid"), Mse)
 }
