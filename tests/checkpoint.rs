@@ -66,6 +66,8 @@ struct SimFlash<const R: usize, const W: usize, const E: usize> {
     ecc: bool,
     /// Words whose ECC no longer matches, by word index.
     poisoned: Vec<bool>,
+    /// Completed erases of each sector.
+    erases: Vec<u32>,
 }
 
 impl<const R: usize, const W: usize, const E: usize> SimFlash<R, W, E> {
@@ -81,6 +83,7 @@ impl<const R: usize, const W: usize, const E: usize> SimFlash<R, W, E> {
             stuck: false,
             ecc: false,
             poisoned: vec![false; len / W],
+            erases: vec![0; len / E],
         }
     }
 
@@ -188,6 +191,11 @@ impl<const R: usize, const W: usize, const E: usize> NorFlash for SimFlash<R, W,
                     self.written[i / W] = false;
                     self.poisoned[i / W] = false;
                 }
+            }
+        }
+        if done.is_none() {
+            for sector in from / E..to / E {
+                self.erases[sector] += 1;
             }
         }
         match done {
@@ -853,7 +861,9 @@ fn snapshot_power_cuts<const R: usize, const W: usize, const E: usize>(
         let mut base = SimFlash::<R, W, E>::ecc(len);
         {
             let mut store =
-                FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut base, offset, slot).unwrap());
+                FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut base, offset, slot).unwrap())
+                    .with_write_every(1)
+                    .unwrap();
             for (net, opt) in &states[..prior] {
                 store.save(net, opt).unwrap();
             }
@@ -898,4 +908,36 @@ fn a_power_cut_anywhere_on_ecc_flash_leaves_the_old_or_the_new_snapshot() {
     let cuts =
         snapshot_power_cuts::<8, 8, 2048>(0, 2048) + snapshot_power_cuts::<1, 4, 256>(0, 512);
     assert!(cuts > 10_000, "{cuts} cut points");
+}
+
+/// `fw_digits`'s measured training step (README, QEMU `-icount`) on an 80 MHz
+/// Cortex-M4F at one instruction per cycle: an upper bound on its step rate.
+const DIGITS_STEPS_PER_SECOND: f64 = 80e6 / 566_908.0;
+
+#[test]
+fn flash_snapshot_wear_with_the_defaults_lasts_ten_years() {
+    use stackprop::persist::{DEFAULT_WRITE_EVERY, FlashSnapshot};
+    let snapshot_every = WatchdogConfig::<f32>::new().snapshot_every;
+    let mut flash = SimFlash::<1, 4, 256>::new(2048);
+    let mut store = FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut flash, 0, 1024).unwrap());
+    let trainer = small_trainer();
+    // The first save and then one in DEFAULT_WRITE_EVERY is written.
+    let saves = 4 * DEFAULT_WRITE_EVERY as usize + 1;
+    for _ in 0..saves {
+        store.save(&trainer.net, &trainer.optimizer).unwrap();
+    }
+    let most = *flash.erases.iter().max().unwrap();
+    assert_eq!(flash.erases, [3, 3, 3, 3, 2, 2, 2, 2], "5 records written");
+    // After the first save, each sector is erased twice in 4 × DEFAULT_WRITE_EVERY saves.
+    let least = *flash.erases.iter().min().unwrap();
+    let saves_per_erase = (saves - 1) as f64 / f64::from(least);
+    let steps_per_erase = saves_per_erase * f64::from(snapshot_every);
+    let hours = steps_per_erase / DIGITS_STEPS_PER_SECOND / 3600.0;
+    let years = 10_000.0 * hours / (24.0 * 365.25);
+    println!(
+        "{saves} saves, most erases of a sector {most}; at {DIGITS_STEPS_PER_SECOND:.1} steps/s a sector is erased every {steps_per_erase} steps = {hours:.1} h: 10,000 cycles last {years:.1} years"
+    );
+    assert_eq!(steps_per_erase, 6_553_600.0);
+    assert_eq!(format!("{hours:.1} {years:.1}"), "12.9 14.7");
+    assert!(years >= 10.0);
 }
