@@ -133,7 +133,9 @@ struct Marker {
 /// erase leaves words whose reads return an error rather than garbage. A slot that
 /// fails to read counts as invalid: loading falls back to the other slot and the next
 /// save erases and rewrites the unreadable one. Only when both slots fail to read is
-/// the driver's error returned.
+/// the driver's error returned. (A read error that is transient rather than left by
+/// a cut, on the newest slot during a save, makes that save overwrite the newest
+/// checkpoint; the one before it stays.)
 ///
 /// Every call reads the slots afresh: nothing is cached between calls. Each save erases
 /// one slot, so a slot's sectors are erased once per two saves; with the 10k to 100k
