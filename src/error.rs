@@ -65,6 +65,26 @@ pub enum Error {
         /// The batch size N.
         batch: usize,
     },
+    /// The optimizer was never given a valid configuration (it is still its `ZERO`
+    /// value): it refuses to step, to take a learning rate alone, and to be saved.
+    /// Configure it with `new` or `set_config`, or load a training state into it.
+    Unconfigured,
+    /// A target lies outside the loss's domain (see [`Loss::check_target`]); nothing
+    /// was changed.
+    ///
+    /// [`Loss::check_target`]: crate::Loss::check_target
+    InvalidTarget {
+        /// What the loss accepts.
+        expected: &'static str,
+    },
+    /// [`Remainder::Skip`](crate::Remainder::Skip) on a dataset shorter than one batch:
+    /// the epoch would train on nothing.
+    NoFullBatch {
+        /// The dataset's length.
+        len: usize,
+        /// The batch size N.
+        batch: usize,
+    },
     /// A record could not be written, or bytes were refused as a record; nothing was
     /// changed (see [`persist`](crate::persist)).
     Record(crate::persist::RecordError),
@@ -123,6 +143,19 @@ impl fmt::Display for Error {
             Error::PartialBatch { len, batch } => write!(
                 f,
                 "{len} samples do not fill whole batches of {batch}; choose a Remainder policy"
+            ),
+            Error::Unconfigured => f.write_str(
+                "the optimizer has no configuration; set one with `new` or `set_config`",
+            ),
+            Error::InvalidTarget { expected } => {
+                write!(
+                    f,
+                    "a target is outside the loss's domain: expected {expected}"
+                )
+            }
+            Error::NoFullBatch { len, batch } => write!(
+                f,
+                "{len} samples do not fill one batch of {batch}; Remainder::Skip would train on nothing"
             ),
             Error::Record(e) => write!(f, "record: {e}"),
             Error::Storage { what } => write!(f, "snapshot store: {what}"),

@@ -1,13 +1,11 @@
 //! [`LossHistory`]: the last `H` losses of a training run, in a fixed-capacity ring.
 
-use heapless::HistoryBuf;
-
 use crate::Scalar;
 
 /// The most recent `H` losses (per step or per epoch), with the best loss seen and
 /// how long ago it was, for stopping rules and divergence checks in unattended training.
 ///
-/// Backed by [`heapless::HistoryBuf`]: a ring buffer of `H` values, no heap. Non-finite
+/// A ring buffer of `H` values, no heap, with no panicking path. Non-finite
 /// losses are recorded (so a check can see them) but never become the best.
 ///
 /// # Examples
@@ -26,7 +24,11 @@ use crate::Scalar;
 /// ```
 #[derive(Clone, Debug)]
 pub struct LossHistory<S, const H: usize> {
-    losses: HistoryBuf<S, H>,
+    losses: [S; H],
+    /// Where the next loss goes.
+    next: usize,
+    /// Losses held, at most `H`.
+    held: usize,
     best: Option<S>,
     since_best: usize,
     pushed: usize,
@@ -37,7 +39,9 @@ impl<S: Scalar, const H: usize> LossHistory<S, H> {
     pub const fn new() -> Self {
         const { assert!(H > 0, "a loss history needs room for at least one loss") };
         Self {
-            losses: HistoryBuf::new(),
+            losses: [S::ZERO; H],
+            next: 0,
+            held: 0,
             best: None,
             since_best: 0,
             pushed: 0,
@@ -46,7 +50,11 @@ impl<S: Scalar, const H: usize> LossHistory<S, H> {
 
     /// Records a loss, dropping the oldest if `H` are held.
     pub fn push(&mut self, loss: S) {
-        self.losses.write(loss);
+        if let Some(slot) = self.losses.get_mut(self.next) {
+            *slot = loss;
+        }
+        self.next = if self.next + 1 >= H { 0 } else { self.next + 1 };
+        self.held = (self.held + 1).min(H);
         self.pushed = self.pushed.saturating_add(1);
         if loss.is_finite() && self.best.is_none_or(|best| loss < best) {
             self.best = Some(loss);
@@ -58,7 +66,11 @@ impl<S: Scalar, const H: usize> LossHistory<S, H> {
 
     /// The latest loss.
     pub fn recent(&self) -> Option<S> {
-        self.losses.recent().copied()
+        if self.held == 0 {
+            return None;
+        }
+        let last = if self.next == 0 { H - 1 } else { self.next - 1 };
+        self.losses.get(last).copied()
     }
 
     /// The lowest finite loss ever pushed (not only among the last `H`).
@@ -78,16 +90,20 @@ impl<S: Scalar, const H: usize> LossHistory<S, H> {
 
     /// The mean of the losses held.
     pub fn mean(&self) -> Option<S> {
-        if self.losses.is_empty() {
+        if self.held == 0 {
             return None;
         }
-        let sum = self.losses.as_slice().iter().fold(S::ZERO, |s, &l| s + l);
-        Some(sum / S::from_f64(self.losses.len() as f64))
+        let held = self.losses.get(..self.held).unwrap_or_default();
+        let sum = held.iter().fold(S::ZERO, |s, &l| s + l);
+        Some(sum / S::from_f64(self.held as f64))
     }
 
     /// The losses held, oldest first.
     pub fn oldest_first(&self) -> impl Iterator<Item = S> + '_ {
-        self.losses.oldest_ordered().copied()
+        // Until the ring is full the oldest is at 0; then it is the next to go.
+        let start = if self.held < H { 0 } else { self.next };
+        let (newer, older) = self.losses.split_at(start.min(H));
+        older.iter().chain(newer).take(self.held).copied()
     }
 }
 

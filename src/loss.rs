@@ -5,7 +5,8 @@
 //! So for the elementwise losses E = (1/(N·K)) Σ, exactly as `reduction='mean'`, and for
 //! softmax cross-entropy E = (1/N) Σ over rows, as `CrossEntropyLoss`.
 
-use crate::Scalar;
+use crate::scalar::all_finite;
+use crate::{Error, Scalar};
 
 /// An error function E, given per row of the batch: E = (1/N) Σ_s `row_loss(y_s, t_s)`.
 ///
@@ -43,6 +44,24 @@ pub trait Loss<S: Scalar> {
 
     /// Writes `scale` · d(row_loss)/dy into `dy`.
     fn row_grad(&self, y: &[S], t: &[S], scale: S, dy: &mut [S]);
+
+    /// Checks that one target row lies in the loss's domain; the training calls
+    /// refuse a batch holding a row it rejects, before changing anything.
+    ///
+    /// The default accepts every finite row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteTarget`] for a NaN or infinite value (the default), or
+    /// [`Error::InvalidTarget`] saying what the loss accepts.
+    #[inline]
+    fn check_target(&self, t: &[S]) -> Result<(), Error> {
+        if all_finite(t) {
+            Ok(())
+        } else {
+            Err(Error::NonFiniteTarget)
+        }
+    }
 
     /// [`row_grad`](Loss::row_grad) and [`row_loss`](Loss::row_loss) at once. Override
     /// it where the two share work (softmax cross-entropy computes its exponentials once).
@@ -86,7 +105,8 @@ pub struct Huber;
 ///
 /// As in PyTorch, each logarithm is clamped at −100, so an output of exactly 0 or 1
 /// gives a large finite loss, and the gradient's denominator y(1 − y) is clamped
-/// at 1e-12.
+/// at 1e-12. A target outside [0, 1] (which would make the loss negative and
+/// unbounded) is refused with [`Error::InvalidTarget`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bce;
 
@@ -94,7 +114,9 @@ pub struct Bce;
 /// targets): the last activation should be [`Identity`](crate::Identity).
 ///
 /// Fused and stable: the row maximum is subtracted before `exp`, so logits of any
-/// magnitude give finite values. Targets may be one-hot or soft rows summing to 1.
+/// magnitude give finite values. Targets may be one-hot or soft rows: every entry
+/// ≥ 0 and the row summing to 1 within 1e-3; any other row (which would make the loss
+/// negative and unbounded) is refused with [`Error::InvalidTarget`].
 /// The gradient is the exact derivative, softmax(y)·Σt − t, which is softmax(y) − t
 /// for rows that sum to 1.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -165,6 +187,17 @@ impl<S: Scalar> Loss<S> for Bce {
             *dy = c * (y - t) / (y * (S::ONE - y)).max(eps);
         }
     }
+
+    #[inline]
+    fn check_target(&self, t: &[S]) -> Result<(), Error> {
+        if t.iter().all(|&t| t >= S::ZERO && t <= S::ONE) {
+            Ok(())
+        } else {
+            Err(Error::InvalidTarget {
+                expected: "in [0, 1]",
+            })
+        }
+    }
 }
 
 /// The largest value of a row (0 for an empty row).
@@ -201,6 +234,18 @@ impl<S: Scalar> Loss<S> for SoftmaxCrossEntropy {
     }
 
     #[inline]
+    fn check_target(&self, t: &[S]) -> Result<(), Error> {
+        let sum = t.iter().fold(S::ZERO, |s, &t| s + t);
+        if t.iter().all(|&t| t >= S::ZERO) && (sum - S::ONE).abs() <= S::from_f64(1e-3) {
+            Ok(())
+        } else {
+            Err(Error::InvalidTarget {
+                expected: "non-negative, summing to 1 within 1e-3",
+            })
+        }
+    }
+
+    #[inline]
     fn row_loss_and_grad(&self, y: &[S], t: &[S], scale: S, dy: &mut [S]) -> S {
         // One exponential per logit: dy holds e^(y − max) until the sum is known.
         let max = row_max(y);
@@ -222,8 +267,11 @@ impl<S: Scalar> Loss<S> for SoftmaxCrossEntropy {
 }
 
 /// `true` where the two rows pick the same class: argmax for rows of two or more,
-/// and the same side of ½ for a single output.
+/// and the same side of ½ for a single output. A non-finite output picks no class.
 pub(crate) fn same_class<S: Scalar>(y: &[S], t: &[S]) -> bool {
+    if !all_finite(y) {
+        return false;
+    }
     match (y, t) {
         ([y], [t]) => (*y > S::HALF) == (*t > S::HALF),
         _ => argmax(y) == argmax(t),

@@ -60,6 +60,8 @@ pub trait Scalar:
     const ADAM_BETA2: Self;
     /// 1e-8: [`AdamConfig`](crate::AdamConfig)'s default `eps`.
     const ADAM_EPS: Self;
+    /// 1e-3: the [`WatchdogConfig`](crate::WatchdogConfig)'s default `loss_floor`.
+    const WATCHDOG_LOSS_FLOOR: Self;
 
     /// The nearest value to `x` (exact for `f64`, round-to-nearest for `f32`).
     fn from_f64(x: f64) -> Self;
@@ -115,6 +117,7 @@ impl Scalar for f32 {
     const ADAM_BETA1: Self = 0.9;
     const ADAM_BETA2: Self = 0.999;
     const ADAM_EPS: Self = 1e-8;
+    const WATCHDOG_LOSS_FLOOR: Self = 1e-3;
 
     #[inline]
     fn from_f64(x: f64) -> Self {
@@ -166,6 +169,7 @@ impl Scalar for f64 {
     const ADAM_BETA1: Self = 0.9;
     const ADAM_BETA2: Self = 0.999;
     const ADAM_EPS: Self = 1e-8;
+    const WATCHDOG_LOSS_FLOOR: Self = 1e-3;
 
     #[inline]
     fn from_f64(x: f64) -> Self {

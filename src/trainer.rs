@@ -80,8 +80,13 @@ pub struct Evaluation<S> {
     /// The mean loss per sample over the whole dataset.
     pub loss: S,
     /// Samples whose output picks the target's class: argmax for two or more outputs,
-    /// the same side of ½ for one output.
+    /// the same side of ½ for one output. A sample with a non-finite output is never
+    /// correct.
     pub correct: usize,
+    /// Samples whose output holds a NaN or an infinity (a diverged or corrupted
+    /// network); they are counted in `total` but never in `correct`, and they make
+    /// `loss` non-finite.
+    pub non_finite: usize,
     /// Samples evaluated.
     pub total: usize,
 }
@@ -145,9 +150,10 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞.
+    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞,
+    /// [`Error::InvalidTarget`] if a target lies outside the loss's domain.
     pub fn loss(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
-        check_batch::<L, N>(x, t)?;
+        check_batch::<L, E, N>(&self.loss, x, t)?;
         self.net.forward(x, &mut self.cache);
         Ok(self.loss.loss(L::output(&self.cache), t))
     }
@@ -158,15 +164,16 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞;
-    /// nothing is changed then.
+    /// [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN or ±∞,
+    /// [`Error::InvalidTarget`] if a target lies outside the loss's domain; nothing is
+    /// changed then.
     pub fn gradients(
         &mut self,
         x: &[L::Input; N],
         t: &[L::Output; N],
         dx: Option<&mut [L::Input; N]>,
     ) -> Result<L::Scalar, Error> {
-        check_batch::<L, N>(x, t)?;
+        check_batch::<L, E, N>(&self.loss, x, t)?;
         let Self {
             net,
             cache,
@@ -181,13 +188,15 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
     /// Evaluates the network on a whole dataset, in batches of `N`: mean loss and
     /// classification accuracy. Only the forward buffers change.
     ///
-    /// A last partial batch is padded with copies of its first sample, whose outputs
-    /// are not counted.
+    /// A last partial batch is padded with copies of its last sample, whose outputs
+    /// are not counted. A row whose output is not finite is counted in
+    /// [`Evaluation::non_finite`] and never as correct.
     ///
     /// # Errors
     ///
     /// [`Error::EmptyDataset`], non-finite data ([`Error::NonFiniteInput`],
-    /// [`Error::NonFiniteTarget`]), or an error of [`Dataset::load`].
+    /// [`Error::NonFiniteTarget`]), a target outside the loss's domain
+    /// ([`Error::InvalidTarget`]), or an error of [`Dataset::load`].
     pub fn evaluate<D: Dataset<L::Input, L::Output>>(
         &mut self,
         data: &D,
@@ -198,22 +207,25 @@ impl<L: Layer, O, E: Loss<L::Scalar>, const N: usize> Trainer<L, O, E, N> {
         }
         let mut sum = L::Scalar::ZERO;
         let mut correct = 0;
+        let mut non_finite = 0;
         let mut start = 0;
         while start < len {
             let rows = (len - start).min(N);
             self.stage(data, |k| start + k.min(rows - 1))?;
-            check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
+            check_batch::<L, E, N>(&self.loss, &self.batch_x, &self.batch_t)?;
             self.net.forward(&self.batch_x, &mut self.cache);
             let y = L::output(&self.cache);
             for (y, t) in y.iter().zip(&self.batch_t).take(rows) {
                 sum += self.loss.row_loss(y.as_ref(), t.as_ref());
                 correct += usize::from(same_class(y.as_ref(), t.as_ref()));
+                non_finite += usize::from(!all_finite(y.as_ref()));
             }
             start += rows;
         }
         Ok(Evaluation {
             loss: sum / L::Scalar::from_f64(len as f64),
             correct,
+            non_finite,
             total: len,
         })
     }
@@ -251,7 +263,9 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// Nothing but those buffers is changed on any error:
     ///
     /// * [`Error::NonFiniteInput`] / [`Error::NonFiniteTarget`] if `x` / `t` hold NaN
-    ///   or ±∞ (then not even the buffers are touched);
+    ///   or ±∞, [`Error::InvalidTarget`] if a target lies outside the loss's domain
+    ///   ([`Loss::check_target`]) (then not even the buffers are touched);
+    /// * [`Error::Unconfigured`] if the optimizer was never given a configuration;
     /// * [`Error::NonFiniteLoss`] if E(Y, T) is NaN or infinite;
     /// * [`Error::NonFiniteGradient`] if a gradient is;
     /// * [`Error::NonFiniteUpdate`] if a new parameter or optimizer state value would be.
@@ -274,7 +288,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// # Ok::<(), Error>(())
     /// ```
     pub fn step(&mut self, x: &[L::Input; N], t: &[L::Output; N]) -> Result<L::Scalar, Error> {
-        check_batch::<L, N>(x, t)?;
+        check_batch::<L, E, N>(&self.loss, x, t)?;
         self.learn(Some((x, t)), None)
     }
 
@@ -312,7 +326,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
                 expected: "not NaN",
             });
         }
-        check_batch::<L, N>(x, t)?;
+        check_batch::<L, E, N>(&self.loss, x, t)?;
         self.learn(Some((x, t)), Some(max_loss))
     }
 
@@ -353,7 +367,10 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     /// # Errors
     ///
     /// [`Error::EmptyDataset`]; [`Error::PartialBatch`] under [`Remainder::Reject`]
-    /// (before any update); non-finite data ([`Error::NonFiniteInput`],
+    /// and [`Error::NoFullBatch`] under [`Remainder::Skip`] with fewer than `N`
+    /// samples (both before any update); [`Error::Unconfigured`] for an optimizer
+    /// never configured; a target outside the loss's domain ([`Error::InvalidTarget`]),
+    /// non-finite data ([`Error::NonFiniteInput`],
     /// [`Error::NonFiniteTarget`]) or an error of [`Dataset::load`], which stop the
     /// epoch before the batch holding that sample is used: batches before it stay trained.
     /// A batch refused by the step's guard ([`Error::NonFiniteLoss`],
@@ -372,6 +389,9 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
         let partial = len % N;
         if partial != 0 && remainder == Remainder::Reject {
             return Err(Error::PartialBatch { len, batch: N });
+        }
+        if len < N && remainder == Remainder::Skip {
+            return Err(Error::NoFullBatch { len, batch: N });
         }
         let order = match rng {
             Some(rng) => Permutation::new(len, rng),
@@ -395,7 +415,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
                     (k - room) % len
                 })
             })?;
-            check_batch::<L, N>(&self.batch_x, &self.batch_t)?;
+            check_batch::<L, E, N>(&self.loss, &self.batch_x, &self.batch_t)?;
             sum += self.learn(None, None)?;
         }
         let mean_loss = if batches == 0 {
@@ -423,8 +443,8 @@ where
 impl<L: Layer + Zero, O: Zero, E: Zero, const N: usize> Trainer<L, O, E, N> {
     /// Rebuilds the trainer where it is: every buffer and the optimizer zeroed (as in
     /// [`Trainer::ZERO`](Zero::ZERO)), then fresh parameters drawn with `init` from
-    /// `rng`. Configure the optimizer afterwards (its zero is a no-op with learning
-    /// rate 0).
+    /// `rng`. Configure the optimizer afterwards: its zero refuses to step until it
+    /// is given a configuration.
     ///
     /// Unlike [`Trainer::new`], nothing the size of the trainer passes through the
     /// stack, even in a debug build, so a trainer too large for a thread's stack can
@@ -463,7 +483,10 @@ impl<L: Layer + Zero, O: Zero, E: Zero, const N: usize> Trainer<L, O, E, N> {
     }
 }
 
-fn check_batch<L: Layer, const N: usize>(
+/// Refuses non-finite inputs, then non-finite targets, then targets outside the
+/// loss's domain ([`Loss::check_target`]).
+fn check_batch<L: Layer, E: Loss<L::Scalar>, const N: usize>(
+    loss: &E,
     x: &[L::Input; N],
     t: &[L::Output; N],
 ) -> Result<(), Error> {
@@ -473,7 +496,7 @@ fn check_batch<L: Layer, const N: usize>(
     if !t.iter().all(|row| all_finite(row.as_ref())) {
         return Err(Error::NonFiniteTarget);
     }
-    Ok(())
+    t.iter().try_for_each(|row| loss.check_target(row.as_ref()))
 }
 
 /// Forward, loss and backward of one batch; returns E. Takes the trainer's fields

@@ -12,10 +12,13 @@ use crate::{
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WatchdogConfig<S> {
     /// A batch whose loss is above `blowup` × the baseline (the mean of the last `H`
-    /// accepted losses) is refused as a blow-up: finite and > 1. Default 10.
+    /// accepted losses) is refused as a blow-up: finite and > 1. Default 10. The same
+    /// factor bounds slow drift: a baseline that has risen above `blowup` × the
+    /// baseline of the last snapshot is not saved, and rolls back instead.
     pub blowup: S,
-    /// Losses up to this are never a blow-up, however low the baseline: finite and
-    /// ≥ 0. Default 0.
+    /// Losses (and baselines) up to this are never a blow-up or a drift, however low
+    /// the baseline: finite and ≥ 0. Default 1e-3, so an exact fit (a baseline of 0)
+    /// followed by a small drift of the data keeps training.
     pub loss_floor: S,
     /// Accepted steps before the baseline is trusted; until then only non-finite
     /// steps are refused. Default 16.
@@ -24,7 +27,9 @@ pub struct WatchdogConfig<S> {
     /// only once the batch after those steps has shown a loss within bounds.
     pub snapshot_every: u32,
     /// Refused steps in a row (blow-ups, or steps the guard refused) that trigger a
-    /// rollback: ≥ 1. Default 1, which rolls back at the first one.
+    /// rollback: ≥ 1. Default 3. A refused step changed nothing, so an isolated one
+    /// is an outlier, not divergence; only refusals in a row say the network (not the
+    /// data) went wrong.
     pub patience: u32,
     /// The learning rate is multiplied by this at each rollback: in (0, 1]. Default ½.
     pub lr_factor: S,
@@ -49,10 +54,10 @@ impl<S: Scalar> WatchdogConfig<S> {
     pub const fn new() -> Self {
         Self {
             blowup: S::TEN,
-            loss_floor: S::ZERO,
+            loss_floor: S::WATCHDOG_LOSS_FLOOR,
             warmup: 16,
             snapshot_every: 100,
-            patience: 1,
+            patience: 3,
             lr_factor: S::HALF,
             min_lr: S::ZERO,
             max_rollbacks: 8,
@@ -100,9 +105,10 @@ impl<S: Scalar> Default for WatchdogConfig<S> {
 pub enum StepOutcome<S> {
     /// The step was taken; its loss, before the update.
     Trained(S),
-    /// The batch was refused and nothing changed: its data were not finite
-    /// ([`Error::NonFiniteInput`], [`Error::NonFiniteTarget`]), or it was a blow-up
-    /// or a step the guard refused, not yet `patience` of them in a row.
+    /// The batch was refused and nothing changed: its data were bad
+    /// ([`Error::NonFiniteInput`], [`Error::NonFiniteTarget`], [`Error::InvalidTarget`]),
+    /// or it was a blow-up or a step the guard refused, not yet `patience` of them in
+    /// a row.
     Refused(Error),
     /// The network and optimizer went back to the last snapshot after `cause`, and the
     /// learning rate is now `lr`.
@@ -119,7 +125,7 @@ pub enum StepOutcome<S> {
 pub struct WatchdogStats {
     /// Steps taken.
     pub trained: u32,
-    /// Batches refused for non-finite data.
+    /// Batches refused for bad data: non-finite, or targets outside the loss's domain.
     pub bad_data: u32,
     /// Batches refused as blow-ups ([`Error::LossAboveLimit`]).
     pub blowups: u32,
@@ -162,7 +168,7 @@ pub struct WatchdogStats {
 /// let mut net = Net::ZERO;
 /// net.init(Init::GlorotUniform, &mut Rng::new(1));
 /// let mut trainer = Trainer::<_, _, _, 4>::new(net, Opt::new(SgdConfig::new(0.5))?, Mse);
-/// let config = WatchdogConfig { warmup: 4, snapshot_every: 10, ..WatchdogConfig::new() };
+/// let config = WatchdogConfig { warmup: 4, snapshot_every: 10, patience: 1, ..WatchdogConfig::new() };
 /// let mut watchdog = Watchdog::<f32, _, 8>::new(config, Snapshot::<Net, Opt>::ZERO)?;
 ///
 /// let x = [[0., 0.], [0., 1.], [1., 0.], [1., 1.]];
@@ -182,6 +188,9 @@ pub struct Watchdog<S, St, const H: usize> {
     config: WatchdogConfig<S>,
     store: St,
     history: LossHistory<S, H>,
+    /// The baseline when the last snapshot was saved (or at the first accepted step
+    /// after it), against which slow drift is measured.
+    baseline: Option<S>,
     saved: bool,
     since_snapshot: u32,
     strikes: u32,
@@ -205,6 +214,7 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
             config,
             store,
             history: LossHistory::new(),
+            baseline: None,
             saved: false,
             since_snapshot: 0,
             strikes: 0,
@@ -267,6 +277,14 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
         if !self.saved {
             self.save(trainer)?;
         } else if self.since_snapshot >= self.config.snapshot_every {
+            // A baseline risen `blowup`-fold since the last snapshot is slow drift:
+            // that state is not saved, and the last good one comes back.
+            if let (Some(now), Some(then)) = (self.history.mean(), self.baseline)
+                && now > (self.config.blowup * then).max(self.config.loss_floor)
+            {
+                self.strikes = self.config.patience.saturating_sub(1);
+                return self.strike(trainer, Error::LossAboveLimit);
+            }
             // Check the state about to be saved on this batch first.
             match trainer.loss(x, t) {
                 Ok(e) if e.is_finite() && e <= limit => self.save(trainer)?,
@@ -278,6 +296,9 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
         match trainer.step_with_limit(x, t, limit) {
             Ok(e) => {
                 self.history.push(e);
+                if self.baseline.is_none() {
+                    self.baseline = self.history.mean();
+                }
                 self.strikes = 0;
                 self.since_snapshot = self.since_snapshot.saturating_add(1);
                 self.stats.trained = self.stats.trained.saturating_add(1);
@@ -301,6 +322,7 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
         St: SnapshotStore<L, O>,
     {
         self.store.save(&trainer.net, &trainer.optimizer)?;
+        self.baseline = self.history.mean();
         self.saved = true;
         self.since_snapshot = 0;
         self.rollbacks_in_a_row = 0;
@@ -311,7 +333,7 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
     /// Counts a batch refused for its data; other errors pass through.
     fn refuse(&mut self, error: Error) -> Result<StepOutcome<S>, Error> {
         match error {
-            Error::NonFiniteInput | Error::NonFiniteTarget => {
+            Error::NonFiniteInput | Error::NonFiniteTarget | Error::InvalidTarget { .. } => {
                 self.stats.bad_data = self.stats.bad_data.saturating_add(1);
                 Ok(StepOutcome::Refused(error))
             }
@@ -347,6 +369,8 @@ impl<S: Scalar, St, const H: usize> Watchdog<S, St, H> {
         trainer.optimizer.set_lr(lr)?;
         self.strikes = 0;
         self.since_snapshot = 0;
+        // The next accepted step sets a new baseline for the drift check.
+        self.baseline = None;
         self.rollbacks_in_a_row = self.rollbacks_in_a_row.saturating_add(1);
         self.stats.rollbacks = self.stats.rollbacks.saturating_add(1);
         if self.rollbacks_in_a_row > self.config.max_rollbacks {

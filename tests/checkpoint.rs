@@ -17,6 +17,8 @@ enum SimError {
     Bounds(NorFlashErrorKind),
     PowerLost,
     WrittenTwice,
+    /// An ECC flash read a word a cut left torn or half-erased.
+    Ecc,
 }
 
 impl NorFlashError for SimError {
@@ -59,6 +61,13 @@ struct SimFlash<const R: usize, const W: usize, const E: usize> {
     noise: u64,
     /// Writes report success but change nothing (a worn-out flash).
     stuck: bool,
+    /// ECC flash: reading a word a cut left half-written, or any word of a sector a
+    /// cut left half-erased, fails (ECC words are `W` bytes).
+    ecc: bool,
+    /// Words whose ECC no longer matches, by word index.
+    poisoned: Vec<bool>,
+    /// Completed erases of each sector.
+    erases: Vec<u32>,
 }
 
 impl<const R: usize, const W: usize, const E: usize> SimFlash<R, W, E> {
@@ -72,6 +81,26 @@ impl<const R: usize, const W: usize, const E: usize> SimFlash<R, W, E> {
             torn: Torn::Clean,
             noise: 0x1234_5678_9ABC_DEF1,
             stuck: false,
+            ecc: false,
+            poisoned: vec![false; len / W],
+            erases: vec![0; len / E],
+        }
+    }
+
+    /// An ECC flash of `len` bytes.
+    fn ecc(len: usize) -> Self {
+        Self {
+            ecc: true,
+            ..Self::new(len)
+        }
+    }
+
+    /// Marks the words of `from..to` as failing ECC.
+    fn poison(&mut self, from: usize, to: usize) {
+        if self.ecc {
+            for word in from / W..to.div_ceil(W) {
+                self.poisoned[word] = true;
+            }
         }
     }
 
@@ -119,6 +148,12 @@ impl<const R: usize, const W: usize, const E: usize> ReadNorFlash for SimFlash<R
         }
         check_read(self, offset, bytes.len()).map_err(SimError::Bounds)?;
         let at = offset as usize;
+        if self.poisoned[at / W..(at + bytes.len()).div_ceil(W)]
+            .iter()
+            .any(|&p| p)
+        {
+            return Err(SimError::Ecc);
+        }
         bytes.copy_from_slice(&self.mem[at..at + bytes.len()]);
         Ok(())
     }
@@ -154,11 +189,27 @@ impl<const R: usize, const W: usize, const E: usize> NorFlash for SimFlash<R, W,
                 _ => {
                     self.mem[i] = 0xFF;
                     self.written[i / W] = false;
+                    self.poisoned[i / W] = false;
                 }
             }
         }
+        if done.is_none() {
+            for sector in from / E..to / E {
+                self.erases[sector] += 1;
+            }
+        }
         match done {
-            Some(_) => Err(SimError::PowerLost),
+            Some(d) => {
+                // The sector being erased at the cut is half-erased; with undefined
+                // tearing, so is every sector after it.
+                let sector = order.get(d).map_or(from, |&i| i / E * E);
+                if self.torn == Torn::Undefined {
+                    self.poison(sector, to);
+                } else {
+                    self.poison(sector, sector + E);
+                }
+                Err(SimError::PowerLost)
+            }
             None => Ok(()),
         }
     }
@@ -192,7 +243,17 @@ impl<const R: usize, const W: usize, const E: usize> NorFlash for SimFlash<R, W,
             }
         }
         match done {
-            Some(_) => Err(SimError::PowerLost),
+            Some(d) => {
+                // The word being written at the cut is torn; with undefined tearing,
+                // so is every word after it.
+                let end = if self.torn == Torn::Undefined {
+                    at + bytes.len()
+                } else {
+                    at + d + 1
+                };
+                self.poison(at + d, end.min(at + bytes.len()));
+                Err(SimError::PowerLost)
+            }
             None => Ok(()),
         }
     }
@@ -254,12 +315,17 @@ fn recover<const R: usize, const W: usize, const E: usize>(
 /// Cuts power after every byte of a save, each way a cut can tear it, after 0, 1 and
 /// 2 earlier saves; the reboot must find exactly the old or the new record, and the
 /// store must then take a new save normally.
-fn power_cuts<const R: usize, const W: usize, const E: usize>(offset: u32, slot: u32) -> usize {
+fn power_cuts<const R: usize, const W: usize, const E: usize>(
+    offset: u32,
+    slot: u32,
+    ecc: bool,
+) -> usize {
     let recs = records(5);
     let len = offset as usize + 2 * slot as usize;
     let mut cuts = 0;
     for prior in 0..3 {
         let mut base = SimFlash::<R, W, E>::new(len);
+        base.ecc = ecc;
         {
             let mut store = Checkpoints::new(&mut base, offset, slot).unwrap();
             for (k, record) in recs[..prior].iter().enumerate() {
@@ -325,10 +391,56 @@ fn power_cuts<const R: usize, const W: usize, const E: usize>(offset: u32, slot:
 #[test]
 fn a_power_cut_anywhere_leaves_the_old_or_the_new_checkpoint() {
     // Byte writes, 4-byte words, 16-byte words with 4-byte reads; slots of 1 or 2 sectors.
-    let cuts = power_cuts::<1, 1, 512>(0, 512)
-        + power_cuts::<1, 4, 256>(256, 512)
-        + power_cuts::<4, 16, 1024>(1024, 1024);
+    let cuts = power_cuts::<1, 1, 512>(0, 512, false)
+        + power_cuts::<1, 4, 256>(256, 512, false)
+        + power_cuts::<4, 16, 1024>(1024, 1024, false);
     assert!(cuts > 10_000, "{cuts} cut points");
+}
+
+#[test]
+fn a_power_cut_anywhere_on_ecc_flash_leaves_the_old_or_the_new_checkpoint() {
+    // ECC flash: a torn word or a half-erased sector fails to read. 8-byte words in
+    // 2 KiB sectors (STM32L4/G4 style), 16-byte words with 4-byte reads in 1 KiB
+    // sectors, 4-byte words in 256-byte sectors with slots of two sectors.
+    let cuts = power_cuts::<8, 8, 2048>(0, 2048, true)
+        + power_cuts::<4, 16, 1024>(1024, 1024, true)
+        + power_cuts::<1, 4, 256>(256, 512, true);
+    assert!(cuts > 10_000, "{cuts} cut points");
+}
+
+#[test]
+fn an_unreadable_slot_is_an_invalid_slot() {
+    let recs = records(2);
+    let mut flash = SimFlash::<1, 4, 256>::ecc(1024);
+    let mut store = Checkpoints::new(&mut flash, 0, 512).unwrap();
+    store.save(&recs[0]).unwrap();
+    store.save(&recs[1]).unwrap(); // into slot 1
+    // A word of the newest record fails ECC: the older one loads and the next save
+    // replaces the unreadable slot.
+    flash.poisoned[(512 + 24 + 100) / 4] = true;
+    let mut store = Checkpoints::new(&mut flash, 0, 512).unwrap();
+    let mut buf = [0u8; RECORD];
+    let older = Some(Loaded {
+        sequence: 1,
+        len: RECORD,
+    });
+    assert_eq!(store.load(&mut buf), Ok(older));
+    assert_eq!(store.latest(), Ok(older));
+    assert_eq!(store.save(&recs[1]), Ok(2));
+    assert_eq!(flash.mem[24..24 + RECORD], recs[0][..]);
+    // Both slots unreadable: the flash is failing, and says so.
+    flash.poisoned[0] = true;
+    flash.poisoned[512 / 4] = true;
+    let mut store = Checkpoints::new(&mut flash, 0, 512).unwrap();
+    assert_eq!(
+        store.load(&mut buf),
+        Err(CheckpointError::Flash(SimError::Ecc))
+    );
+    assert_eq!(store.latest(), Err(CheckpointError::Flash(SimError::Ecc)));
+    assert_eq!(
+        store.save(&recs[0]),
+        Err(CheckpointError::Flash(SimError::Ecc))
+    );
 }
 
 #[test]
@@ -490,7 +602,11 @@ fn a_record_for_another_trainer_is_refused_through_the_store() {
     let mut flash = SimFlash::<1, 4, 256>::new(2048);
     let mut store = Checkpoints::new(&mut flash, 0, 1024).unwrap();
     let mut scratch = [0u8; 1024];
-    let sgd = Trainer::<Net, Sgd<Net, WithMomentum>, Mse, 2>::ZERO;
+    let sgd = Trainer::<Net, Sgd<Net, WithMomentum>, Mse, 2>::new(
+        Net::ZERO,
+        Sgd::new(SgdConfig::new(0.1)).unwrap(),
+        Mse,
+    );
     let progress = Progress {
         steps: 0,
         rng: Rng::new(0),
@@ -682,4 +798,146 @@ fn step_by_step_training_resumes_bit_exactly() {
         assert_eq!(p(&resumed), p(&reference), "checkpoint after step {k}");
         assert_eq!(resumed.optimizer.steps(), 40);
     }
+}
+
+// ---------------------------------------------------------------------------------
+// FlashSnapshot on ECC flash.
+// ---------------------------------------------------------------------------------
+
+/// Cuts power after every byte of a `FlashSnapshot` save on an ECC flash, each way a
+/// cut can tear it, after 0, 1 and 2 earlier snapshots; after the reboot `restore`
+/// gives exactly the old or the new state, and the next save lands.
+fn snapshot_power_cuts<const R: usize, const W: usize, const E: usize>(
+    offset: u32,
+    slot: u32,
+) -> usize {
+    use stackprop::persist::FlashSnapshot;
+    let mut trainer = small_trainer();
+    let states: Vec<(Net, Adam<Net>)> = (0..4)
+        .map(|step| {
+            let x = [[0.5, -1.0], [step as f32 / 4.0, 0.25]];
+            trainer.step(&x, &[[1.0, 0.0], [0.0, 1.0]]).unwrap();
+            (trainer.net, trainer.optimizer)
+        })
+        .collect();
+    let len = offset as usize + 2 * slot as usize;
+    let restore = |flash: &mut SimFlash<R, W, E>| {
+        flash.reboot();
+        let checkpoints = Checkpoints::new(flash, offset, slot).unwrap();
+        let mut store = FlashSnapshot::<_, RECORD>::new(checkpoints);
+        let (mut net, mut opt) = (Net::ZERO, Adam::<Net>::ZERO);
+        match SnapshotStore::<Net, Adam<Net>>::restore(&mut store, &mut net, &mut opt) {
+            Ok(()) => Some((net, opt)),
+            Err(Error::NoSnapshot) => None,
+            Err(e) => panic!("the flash works after the reboot: {e:?}"),
+        }
+    };
+    let same = |a: &Option<(Net, Adam<Net>)>, b: Option<&(Net, Adam<Net>)>| match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => {
+            let bits = |s: &(Net, Adam<Net>)| {
+                let mut record = vec![0u8; RECORD];
+                Trainer::<Net, Adam<Net>, SoftmaxCrossEntropy, 2>::new(
+                    s.0,
+                    s.1,
+                    SoftmaxCrossEntropy,
+                )
+                .save_state(
+                    &Progress {
+                        steps: 0,
+                        rng: Rng::new(0),
+                    },
+                    &mut record,
+                )
+                .unwrap();
+                record
+            };
+            bits(a) == bits(b)
+        }
+        _ => false,
+    };
+    let mut cuts = 0;
+    for prior in 0..3 {
+        let mut base = SimFlash::<R, W, E>::ecc(len);
+        {
+            let mut store =
+                FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut base, offset, slot).unwrap())
+                    .with_write_every(1)
+                    .unwrap();
+            for (net, opt) in &states[..prior] {
+                store.save(net, opt).unwrap();
+            }
+        }
+        let old = prior.checked_sub(1).map(|k| &states[k]);
+        let new = &states[prior];
+        let mut measure = base.clone();
+        measure.steps = 0;
+        FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut measure, offset, slot).unwrap())
+            .save(&new.0, &new.1)
+            .unwrap();
+        let total = measure.steps;
+        for cut in 0..total {
+            for torn in TORN {
+                let mut flash = base.clone();
+                flash.budget = Some(cut);
+                flash.torn = torn;
+                flash.noise ^= (cut as u64) << 8 | torn as u64;
+                let mut store = FlashSnapshot::<_, RECORD>::new(
+                    Checkpoints::new(&mut flash, offset, slot).unwrap(),
+                );
+                assert!(store.save(&new.0, &new.1).is_err());
+                let found = restore(&mut flash);
+                let case =
+                    format!("{prior} earlier snapshots, cut after {cut} of {total}, {torn:?}");
+                assert!(same(&found, old) || same(&found, Some(new)), "{case}");
+                let next = &states[3];
+                let mut store = FlashSnapshot::<_, RECORD>::new(
+                    Checkpoints::new(&mut flash, offset, slot).unwrap(),
+                );
+                assert_eq!(store.save(&next.0, &next.1), Ok(()), "{case}");
+                assert!(same(&restore(&mut flash), Some(next)), "{case}");
+                cuts += 1;
+            }
+        }
+    }
+    cuts
+}
+
+#[test]
+fn a_power_cut_anywhere_on_ecc_flash_leaves_the_old_or_the_new_snapshot() {
+    let cuts =
+        snapshot_power_cuts::<8, 8, 2048>(0, 2048) + snapshot_power_cuts::<1, 4, 256>(0, 512);
+    assert!(cuts > 10_000, "{cuts} cut points");
+}
+
+/// `fw_digits`'s measured training step (README, QEMU `-icount`) on an 80 MHz
+/// Cortex-M4F at one instruction per cycle: an upper bound on its step rate.
+const DIGITS_STEPS_PER_SECOND: f64 = 80e6 / 566_908.0;
+
+#[test]
+fn flash_snapshot_wear_with_the_defaults_lasts_ten_years() {
+    use stackprop::persist::{DEFAULT_WRITE_EVERY, FlashSnapshot};
+    let snapshot_every = WatchdogConfig::<f32>::new().snapshot_every;
+    let mut flash = SimFlash::<1, 4, 256>::new(2048);
+    let mut store = FlashSnapshot::<_, RECORD>::new(Checkpoints::new(&mut flash, 0, 1024).unwrap());
+    let trainer = small_trainer();
+    // The first save and then one in DEFAULT_WRITE_EVERY is written.
+    let saves = 4 * DEFAULT_WRITE_EVERY as usize + 1;
+    for _ in 0..saves {
+        store.save(&trainer.net, &trainer.optimizer).unwrap();
+    }
+    let most = *flash.erases.iter().max().unwrap();
+    assert_eq!(flash.erases, [3, 3, 3, 3, 2, 2, 2, 2], "5 records written");
+    // After the first save, each sector is erased twice in 4 × DEFAULT_WRITE_EVERY saves.
+    let least = *flash.erases.iter().min().unwrap();
+    let saves_per_erase = (saves - 1) as f64 / f64::from(least);
+    let steps_per_erase = saves_per_erase * f64::from(snapshot_every);
+    let hours = steps_per_erase / DIGITS_STEPS_PER_SECOND / 3600.0;
+    let years = 10_000.0 * hours / (24.0 * 365.25);
+    println!(
+        "{saves} saves, most erases of a sector {most}; at {DIGITS_STEPS_PER_SECOND:.1} steps/s a sector is erased every {steps_per_erase} steps = {hours:.1} h: 10,000 cycles last {years:.1} years"
+    );
+    assert_eq!(steps_per_erase, 6_553_600.0);
+    assert_eq!(format!("{hours:.1} {years:.1}"), "12.9 14.7");
+    assert!(years >= 10.0);
 }

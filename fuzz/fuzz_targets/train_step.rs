@@ -1,8 +1,9 @@
 //! Training steps on arbitrary bytes: inputs, targets, parameters and hyper-parameters
 //! are raw f32 bit patterns (NaN, ±∞, subnormals and huge values all occur), for both
 //! optimizers, with and without clipping and the watchdog, on a few small networks and
-//! losses. No call may panic, and after every call every parameter and every value of
-//! the optimizer state is finite.
+//! losses. No call may panic, after every call every parameter and every value of
+//! the optimizer state is finite, a refused step changes neither, and every training
+//! state that saving accepts loads back and saves to the same bytes.
 //!
 //! ```text
 //! cargo +nightly fuzz run train_step
@@ -10,6 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use stackprop::persist::{Architecture, OptimizerState, Progress};
 use stackprop::*;
 
 /// Reads the fuzzer's bytes front to back; past the end, everything reads as 0.
@@ -72,11 +74,52 @@ fn check<L: Layer<Scalar = f32>, O: core::fmt::Debug, E, const N: usize>(
     );
 }
 
+/// The parameters and the optimizer, bit for bit.
+fn state<L: Layer<Scalar = f32>, O: core::fmt::Debug, E, const N: usize>(
+    trainer: &Trainer<L, O, E, N>,
+) -> (Vec<u32>, String) {
+    let params = trainer
+        .net
+        .params()
+        .flatten()
+        .map(|p| p.to_bits())
+        .collect();
+    (params, format!("{:?}", trainer.optimizer))
+}
+
+/// A record that saving accepts loads back and saves to the same bytes.
+fn round_trip<L, O, E, const N: usize>(trainer: &Trainer<L, O, E, N>)
+where
+    L: Architecture<Scalar = f32> + Clone + Zero,
+    O: OptimizerState<L> + Zero + Clone,
+    E: Clone,
+{
+    let progress = Progress {
+        steps: 3,
+        rng: Rng::new(4),
+    };
+    let mut record = vec![0u8; Trainer::<L, O, E, N>::STATE_RECORD_LEN];
+    if let Ok(len) = trainer.save_state(&progress, &mut record) {
+        let mut loaded = Trainer::<L, O, E, N>::new(L::ZERO, O::ZERO, trainer.loss.clone());
+        assert_eq!(
+            loaded.load_state(&record[..len]),
+            Ok(progress),
+            "a saved record loads"
+        );
+        let mut again = vec![0u8; len];
+        assert_eq!(loaded.save_state(&progress, &mut again), Ok(len));
+        assert!(
+            again == record[..len],
+            "a loaded record saves to the same bytes"
+        );
+    }
+}
+
 fn run<L, O, E, const N: usize>(bytes: &mut Bytes, mut trainer: Trainer<L, O, E, N>)
 where
-    L: Layer<Scalar = f32> + Clone,
-    O: Optimizer<L> + LearningRate<f32> + Clone + core::fmt::Debug,
-    E: Loss<f32>,
+    L: Architecture<Scalar = f32> + Clone + Zero,
+    O: Optimizer<L> + OptimizerState<L> + LearningRate<f32> + Zero + Clone + core::fmt::Debug,
+    E: Loss<f32> + Clone,
 {
     trainer
         .net
@@ -123,12 +166,15 @@ where
                 *v = bytes.raw();
             }
         }
+        let before = state(&trainer);
         match bytes.u8() % 8 {
             0 => {
                 let _ = trainer.optimizer.set_lr(bytes.hyper());
             }
             1 => {
-                let _ = trainer.step_with_limit(&x, &t, bytes.raw());
+                if trainer.step_with_limit(&x, &t, bytes.raw()).is_err() {
+                    assert!(state(&trainer) == before, "a refused step changed nothing");
+                }
             }
             2 => {
                 let _ = trainer.gradients(&x, &t, None);
@@ -148,14 +194,19 @@ where
             }
             _ => match watchdog.as_mut() {
                 Some(watchdog) => {
-                    let _ = watchdog.step(&mut trainer, &x, &t);
+                    if let Ok(StepOutcome::Refused(_)) = watchdog.step(&mut trainer, &x, &t) {
+                        assert!(state(&trainer) == before, "a refused step changed nothing");
+                    }
                 }
                 None => {
-                    let _ = trainer.step(&x, &t);
+                    if trainer.step(&x, &t).is_err() {
+                        assert!(state(&trainer) == before, "a refused step changed nothing");
+                    }
                 }
             },
         }
         check(&trainer);
+        round_trip(&trainer);
     }
 }
 
@@ -188,8 +239,8 @@ fn adam<L: Layer<Scalar = f32>>(bytes: &mut Bytes) -> Adam<L> {
 
 fn with_loss<L, O>(bytes: &mut Bytes, selector: u8, optimizer: O)
 where
-    L: Layer<Scalar = f32> + Clone + Zero + core::fmt::Debug,
-    O: Optimizer<L> + LearningRate<f32> + Clone + core::fmt::Debug,
+    L: Architecture<Scalar = f32> + Clone + Zero + core::fmt::Debug,
+    O: Optimizer<L> + OptimizerState<L> + LearningRate<f32> + Zero + Clone + core::fmt::Debug,
 {
     match selector % 4 {
         0 => run(bytes, Trainer::<L, O, Mse, 2>::new(L::ZERO, optimizer, Mse)),
@@ -207,7 +258,7 @@ where
 
 fn with_optimizer<L>(bytes: &mut Bytes, selector: u8)
 where
-    L: Layer<Scalar = f32> + Clone + Zero + core::fmt::Debug,
+    L: Architecture<Scalar = f32> + Clone + Zero + core::fmt::Debug,
 {
     match (selector / 4) % 3 {
         0 => {

@@ -190,6 +190,14 @@ impl<L: Layer> Adam<L> {
         Ok(())
     }
 
+    /// `true` once a valid configuration was set (by [`new`](Adam::new),
+    /// [`set_config`](Adam::set_config) or loading a training state); `Adam::ZERO` is
+    /// not, and refuses to step with [`Error::Unconfigured`].
+    pub fn is_configured(&self) -> bool {
+        // `Adam::ZERO` has eps 0; every valid configuration has eps > 0.
+        self.config.eps != L::Scalar::ZERO
+    }
+
     /// The number of updates taken, k.
     pub fn steps(&self) -> u32 {
         self.steps
@@ -230,6 +238,9 @@ impl<L: Layer> LearningRate<L::Scalar> for Adam<L> {
     }
 
     fn set_lr(&mut self, lr: L::Scalar) -> Result<(), Error> {
+        if !self.is_configured() {
+            return Err(Error::Unconfigured);
+        }
         non_negative(lr, "lr")?;
         self.config.lr = lr;
         Ok(())
@@ -257,6 +268,10 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
         u64::from(self.steps)
     }
 
+    fn is_configured(&self) -> bool {
+        Adam::is_configured(self)
+    }
+
     fn restore(
         &mut self,
         state: impl Iterator<Item = L::Scalar> + Clone,
@@ -276,10 +291,9 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
             clip_value: clip_from_record(next()?),
         };
         let (beta1_pow, beta2_pow) = (next()?, next()?);
-        // An unconfigured optimizer (`Adam::ZERO`) has eps 0 and nothing else set.
-        if config != Self::ZERO.config || counter != 0 {
-            config.validate()?;
-        }
+        // Saving refuses an unconfigured optimizer, so a record always holds a valid
+        // configuration.
+        config.validate()?;
         // β^k lies in [0, 1]; before the first step it is 0.
         let power_ok = |p: L::Scalar| p >= zero && p <= one && (counter != 0 || p == zero);
         if !power_ok(beta1_pow) || !power_ok(beta2_pow) {
@@ -294,6 +308,13 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
         let buffers = self.m.scalar_count();
         if buffers != L::TRAINABLE_COUNT || self.v.scalar_count() != buffers {
             return Err(RecordError::Inconsistent.into());
+        }
+        // Before the first step both moments are zero (a fresh or reset optimizer).
+        if counter == 0 && values.clone().take(2 * buffers).any(|v| v != zero) {
+            return Err(RecordError::InvalidState {
+                what: "Adam moments before the first step",
+            }
+            .into());
         }
         // The second moment is a running mean of squares.
         if values.clone().skip(buffers).any(|v| v < zero) {
@@ -318,9 +339,8 @@ impl<L: Architecture> OptimizerState<L> for Adam<L> {
 impl<L: Layer> Optimizer<L> for Adam<L> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
         let config = self.config;
-        if config.eps == L::Scalar::ZERO {
-            // Unconfigured (`Adam::ZERO`): a valid configuration has eps > 0.
-            return Ok(());
+        if !self.is_configured() {
+            return Err(Error::Unconfigured);
         }
         match Clip::new(grads, config.clip_norm, config.clip_value)? {
             None => self.step(net, grads, |g| g),

@@ -190,6 +190,7 @@ pub struct Sgd<L: Layer, V: Velocity = NoMomentum> {
     clip: [L::Scalar; 2],
     velocity: V::Buffer<L::Grads>,
     started: bool,
+    configured: bool,
 }
 
 impl<L: Layer, V: Velocity> Clone for Sgd<L, V> {
@@ -206,6 +207,7 @@ impl<L: Layer, V: Velocity> core::fmt::Debug for Sgd<L, V> {
             .field("config", &self.config)
             .field("velocity", &self.velocity)
             .field("started", &self.started)
+            .field("configured", &self.configured)
             .finish()
     }
 }
@@ -215,6 +217,7 @@ impl<L: Layer, V: Velocity> PartialEq for Sgd<L, V> {
         self.config == other.config
             && self.velocity == other.velocity
             && self.started == other.started
+            && self.configured == other.configured
     }
 }
 
@@ -251,7 +254,15 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
         }
         self.config = config;
         self.clip = recorded_clip(config.clip_norm, config.clip_value);
+        self.configured = true;
         Ok(())
+    }
+
+    /// `true` once a valid configuration was set (by [`new`](Sgd::new),
+    /// [`set_config`](Sgd::set_config) or loading a training state); `Sgd::ZERO` is
+    /// not, and refuses to step with [`Error::Unconfigured`].
+    pub const fn is_configured(&self) -> bool {
+        self.configured
     }
 
     /// Forgets the momentum, as if no step had been taken.
@@ -267,6 +278,7 @@ impl<L: Layer, V: Velocity> Zero for Sgd<L, V> {
         clip: [L::Scalar::ZERO; 2],
         velocity: Zero::ZERO,
         started: false,
+        configured: false,
     };
 }
 
@@ -276,6 +288,9 @@ impl<L: Layer, V: Velocity> LearningRate<L::Scalar> for Sgd<L, V> {
     }
 
     fn set_lr(&mut self, lr: L::Scalar) -> Result<(), Error> {
+        if !self.configured {
+            return Err(Error::Unconfigured);
+        }
         non_negative(lr, "lr")?;
         self.config.lr = lr;
         Ok(())
@@ -303,6 +318,10 @@ impl<L: Architecture, V: Velocity> OptimizerState<L> for Sgd<L, V> {
 
     fn counter(&self) -> u64 {
         u64::from(self.started)
+    }
+
+    fn is_configured(&self) -> bool {
+        self.configured
     }
 
     fn restore(
@@ -354,6 +373,9 @@ impl<L: Layer, V: Velocity> Sgd<L, V> {
 impl<L: Layer, V: Velocity> Optimizer<L> for Sgd<L, V> {
     fn update(&mut self, net: &mut L, grads: &L::Grads) -> Result<(), Error> {
         let config = self.config;
+        if !self.configured {
+            return Err(Error::Unconfigured);
+        }
         let first = !self.started;
         let velocity = match V::buffer(&mut self.velocity) {
             Some(velocity) if config.momentum != L::Scalar::ZERO => Some(velocity),

@@ -129,6 +129,14 @@ struct Marker {
 /// it cannot wrap in practice, and [`CheckpointError::SequenceExhausted`] reports it
 /// if it ever would.
 ///
+/// On a flash with ECC (STM32L4/G4/H7/U5 and others), a cut during a write or an
+/// erase leaves words whose reads return an error rather than garbage. A slot that
+/// fails to read counts as invalid: loading falls back to the other slot and the next
+/// save erases and rewrites the unreadable one. Only when both slots fail to read is
+/// the driver's error returned. (A read error that is transient rather than left by
+/// a cut, on the newest slot during a save, makes that save overwrite the newest
+/// checkpoint; the one before it stays.)
+///
 /// Every call reads the slots afresh: nothing is cached between calls. Each save erases
 /// one slot, so a slot's sectors are erased once per two saves; with the 10k to 100k
 /// erase cycles NOR flash typically endures, choose the save interval accordingly.
@@ -266,8 +274,8 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// Saves `record` as the newest checkpoint; returns its sequence number.
     ///
-    /// Erases and writes only the slot not holding the newest valid checkpoint, marker
-    /// last, then reads it back; see [`Checkpoints`] for why a reset at any moment is
+    /// Erases and writes only the slot not holding the newest valid checkpoint (a slot
+    /// that fails to read is not valid), marker last, then reads it back; see [`Checkpoints`] for why a reset at any moment is
     /// safe.
     ///
     /// # Errors
@@ -332,13 +340,19 @@ impl<F: NorFlash> Checkpoints<F> {
     /// Copies the newest valid checkpoint into the start of `buf`; `None` if no slot
     /// holds one (a fresh flash).
     ///
-    /// If the newest slot fails its CRC when read into `buf`, the other one is tried.
+    /// If the newest slot fails its CRC or fails to read when read into `buf`, the
+    /// other one is tried.
     ///
     /// # Errors
     ///
-    /// [`CheckpointError::BufferTooSmall`] or [`CheckpointError::Flash`].
+    /// [`CheckpointError::BufferTooSmall`], or [`CheckpointError::Flash`] if both
+    /// slots fail to read.
     pub fn load(&mut self, buf: &mut [u8]) -> Result<Option<Loaded>, CheckpointError<F::Error>> {
-        let markers = [self.read_marker(0)?, self.read_marker(1)?];
+        let mut unreadable = Unreadable::default();
+        let markers = [
+            unreadable.check(self.read_marker(0)),
+            unreadable.check(self.read_marker(1)),
+        ];
         let mut order = [0, 1];
         if let [Some(a), Some(b)] = markers
             && b.sequence > a.sequence
@@ -356,15 +370,15 @@ impl<F: NorFlash> Checkpoints<F> {
                     needed: m.len,
                     found,
                 })?;
-            self.read_record(slot, dst)?;
-            if crc32(dst) == m.crc {
+            let read = self.read_record(slot, dst);
+            if unreadable.check(read.map(Some)).is_some() && crc32(dst) == m.crc {
                 return Ok(Some(Loaded {
                     sequence: m.sequence,
                     len: m.len,
                 }));
             }
         }
-        Ok(None)
+        unreadable.result().map(|()| None)
     }
 
     /// The newest valid checkpoint's sequence number and length, checked but not
@@ -372,7 +386,7 @@ impl<F: NorFlash> Checkpoints<F> {
     ///
     /// # Errors
     ///
-    /// [`CheckpointError::Flash`].
+    /// [`CheckpointError::Flash`] if both slots fail to read.
     pub fn latest(&mut self) -> Result<Option<Loaded>, CheckpointError<F::Error>> {
         Ok(self.newest()?.map(|(_, m)| Loaded {
             sequence: m.sequence,
@@ -426,8 +440,10 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// The valid slot with the highest sequence number, and its marker.
     fn newest(&mut self) -> Result<Option<(usize, Marker)>, CheckpointError<F::Error>> {
-        let a = self.check_slot(0)?;
-        let b = self.check_slot(1)?;
+        let mut unreadable = Unreadable::default();
+        let a = unreadable.check(self.check_slot(0));
+        let b = unreadable.check(self.check_slot(1));
+        unreadable.result()?;
         Ok(match (a, b) {
             (Some(a), Some(b)) if b.sequence > a.sequence => Some((1, b)),
             (Some(a), _) => Some((0, a)),
@@ -496,6 +512,47 @@ impl<F: NorFlash> Checkpoints<F> {
             copy(tail, unit);
         }
         Ok(())
+    }
+}
+
+/// Read errors met while looking at both slots. On a flash with ECC, a power cut
+/// during a write or an erase leaves words whose reads fail; such a slot counts as
+/// invalid, like one that reads back garbage. Only if both slots fail to read is the
+/// flash itself failing, and the error is reported.
+struct Unreadable<E> {
+    slots: u8,
+    error: Option<E>,
+}
+
+impl<E> Default for Unreadable<E> {
+    fn default() -> Self {
+        Self {
+            slots: 0,
+            error: None,
+        }
+    }
+}
+
+impl<E> Unreadable<E> {
+    /// A slot's value, `None` (invalid) if reading it failed.
+    fn check<T>(&mut self, read: Result<Option<T>, CheckpointError<E>>) -> Option<T> {
+        match read {
+            Ok(value) => value,
+            Err(CheckpointError::Flash(e)) => {
+                self.slots = self.slots.saturating_add(1);
+                self.error = Some(e);
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The driver's error if both slots failed to read.
+    fn result(self) -> Result<(), CheckpointError<E>> {
+        match self.error {
+            Some(e) if self.slots >= 2 => Err(CheckpointError::Flash(e)),
+            _ => Ok(()),
+        }
     }
 }
 

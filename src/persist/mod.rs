@@ -98,5 +98,5 @@ pub use record::{
     scalar_width, state_len,
 };
 pub use shape::{Architecture, LayerShape};
-pub use snapshot::FlashSnapshot;
+pub use snapshot::{DEFAULT_WRITE_EVERY, FlashSnapshot};
 pub use state::OptimizerState;

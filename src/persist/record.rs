@@ -384,6 +384,9 @@ pub(crate) fn write_state<L: Architecture, O: OptimizerState<L>>(
         }
         .into());
     }
+    if !optimizer.is_configured() {
+        return Err(Error::Unconfigured);
+    }
     let start = HEADER_LEN + LAYER_LEN * L::LAYER_COUNT + PROGRESS_LEN;
     let values = || net.params().flatten().chain(optimizer.state().flatten());
     if let Some(offset) = first_non_finite(values(), start) {

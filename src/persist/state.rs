@@ -31,6 +31,12 @@ pub trait OptimizerState<L: Architecture> {
     /// The step counter.
     fn counter(&self) -> u64;
 
+    /// `false` for an optimizer never given a valid configuration, which saving
+    /// refuses with [`Error::Unconfigured`]. Default `true`.
+    fn is_configured(&self) -> bool {
+        true
+    }
+
     /// Replaces the state with `state` (the scalars in record order, already checked
     /// to be finite) and `counter`, if they are a state this optimizer can be in.
     ///
