@@ -45,8 +45,8 @@ impl<S: Format> Format for Evaluation<S> {
     fn format(&self, f: Formatter<'_>) {
         write!(
             f,
-            "Evaluation {{ loss: {}, correct: {}, total: {} }}",
-            self.loss, self.correct, self.total
+            "Evaluation {{ loss: {}, correct: {}, non_finite: {}, total: {} }}",
+            self.loss, self.correct, self.non_finite, self.total
         );
     }
 }

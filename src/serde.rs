@@ -113,6 +113,7 @@ via_remote!(EpochReport<S>, EpochReportDef);
 struct EvaluationDef<S> {
     loss: S,
     correct: usize,
+    non_finite: usize,
     total: usize,
 }
 via_remote!(Evaluation<S>, EvaluationDef);
@@ -203,9 +204,10 @@ mod tests {
             Evaluation {
                 loss: 0.125f32,
                 correct: 3,
+                non_finite: 0,
                 total: 4,
             },
-            r#"{"loss":0.125,"correct":3,"total":4}"#,
+            r#"{"loss":0.125,"correct":3,"non_finite":0,"total":4}"#,
         );
         round_trip(Init::HeUniform, r#""HeUniform""#);
         round_trip(Remainder::Skip, r#""Skip""#);

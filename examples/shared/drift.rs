@@ -349,6 +349,9 @@ fn watched_steps<D: Dataset<Image, Class>>(
     let config = WatchdogConfig {
         warmup: 2,
         snapshot_every: 1000,
+        // A blown-up batch under a drifting sensor rolls back to the day's start at
+        // once (with a lower rate) rather than being skipped as an outlier.
+        patience: 1,
         ..WatchdogConfig::new()
     };
     let mut watchdog = Watchdog::<f32, Snapshot<Net, Adam<Net>>, 8>::new(config, Snapshot::ZERO)?;
