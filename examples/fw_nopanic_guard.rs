@@ -131,7 +131,7 @@ mod device {
         checkpoint(&mut a, flash2)?;
 
         // B: FrozenRef, Silu, LeakyRelu, Sigmoid; Bce and Mse; SGD with momentum in RAM.
-        let mut b = Trainer::<B, Sgd<B>, Bce, N>::new(
+        let mut b = Trainer::<B, Sgd<B, WithMomentum>, Bce, N>::new(
             (FrozenRef(&FEATURES), Dense::ZERO, Dense::ZERO),
             Sgd::ZERO,
             Bce,
@@ -146,7 +146,7 @@ mod device {
             let store = Snapshot::new(b.net, b.optimizer);
             exercise(&mut b, store, &mut rng)?;
         }
-        let mut b = Trainer::<B, Sgd<B>, Mse, N>::new(b.net, b.optimizer, Mse);
+        let mut b = Trainer::<B, Sgd<B, WithMomentum>, Mse, N>::new(b.net, b.optimizer, Mse);
         let store = Snapshot::new(b.net, b.optimizer);
         exercise(&mut b, store, &mut rng)?;
 
