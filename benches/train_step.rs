@@ -30,7 +30,7 @@
 //! under `cargo test --benches` (which runs every benchmark once as a smoke test).
 //!
 //! Every workload trains on one fixed batch (inputs uniform in [−1, 1) and one-hot
-//! targets drawn from [`Rng`]; the XOR truth table for `w1_xor`). Left alone for hundreds
+//! targets drawn from [`SplitMix64`]; the XOR truth table for `w1_xor`). Left alone for hundreds
 //! of thousands of steps, a net memorises that batch: with Adam the logits of `w2_sensor`
 //! grow to tens of thousands, the softmax saturates, and subnormal deltas make a step
 //! 2.5–5× slower, which would time the FPU's subnormal path rather than the library. So
@@ -140,7 +140,7 @@ where
         let stored: usize = net.params().map(<[f32]>::len).sum();
         assert_eq!(stored, params, "{name}: parameter count");
 
-        net.init(Init::HeUniform, &mut Rng::new(1));
+        net.init(Init::HeUniform, &mut SplitMix64::new(1));
         let mut trainer = Box::new(Trainer::new(net, optimizer, loss));
         let first = trainer.step(&x, &t).expect("the batch is finite");
         assert!(first.is_finite(), "{name}: first loss {first}");
@@ -205,7 +205,7 @@ where
 
 /// A batch of inputs uniform in [−1, 1) and one-hot targets of uniform classes.
 fn random_batch<const IN: usize, const OUT: usize, const N: usize>(
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
 ) -> ([[f32; IN]; N], [[f32; OUT]; N]) {
     let mut x = [[0.0; IN]; N];
     let mut t = [[0.0; OUT]; N];
@@ -219,7 +219,7 @@ fn random_batch<const IN: usize, const OUT: usize, const N: usize>(
 }
 
 fn workloads() -> Vec<Box<dyn Steps>> {
-    let mut rng = Rng::new(2);
+    let mut rng = SplitMix64::new(2);
     let mut all: Vec<Box<dyn Steps>> = Vec::new();
 
     all.push(Box::new(Workload::<XorNet, _, _, 4>::new(

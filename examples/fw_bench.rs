@@ -62,7 +62,7 @@ mod device {
         digits: &mut DigitsTrainer,
         predictor: &mut DigitsPredictor,
     ) -> Result<(), Error> {
-        let mut rng = Rng::new(3);
+        let mut rng = SplitMix64::new(3);
         hprintln!(
             "workload | batch | instructions/step | instructions/sample | per multiply-add | stack B"
         );
@@ -122,7 +122,7 @@ mod device {
     fn step<L, O, E, const N: usize>(
         name: &str,
         trainer: &mut Trainer<L, O, E, N>,
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
         multiply_adds_per_sample: usize,
     ) -> Result<(), Error>
     where
@@ -158,13 +158,13 @@ mod device {
         Ok(())
     }
 
-    fn fill_random(row: &mut [f32], rng: &mut Rng) {
+    fn fill_random(row: &mut [f32], rng: &mut SplitMix64) {
         for v in row {
             *v = rng.next_f64() as f32;
         }
     }
 
-    fn random_row<const K: usize>(rng: &mut Rng) -> [f32; K] {
+    fn random_row<const K: usize>(rng: &mut SplitMix64) -> [f32; K] {
         let mut row = [0.0; K];
         fill_random(&mut row, rng);
         row

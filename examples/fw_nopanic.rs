@@ -71,7 +71,7 @@ mod device {
         x: &mut [[f32; 64]; SAMPLES],
         t: &mut [[f32; 10]; SAMPLES],
     ) -> Result<(), Error> {
-        let mut rng = Rng::new(black_box(11));
+        let mut rng = SplitMix64::new(black_box(11));
         for (x, t) in x.iter_mut().zip(t.iter_mut()) {
             for v in x.iter_mut() {
                 *v = rng.next_f64() as f32;
@@ -121,7 +121,7 @@ mod device {
     ) -> Result<(), &'static [u8]> {
         let progress = Progress {
             steps: black_box(7),
-            rng: Rng::new(black_box(3)),
+            rng: SplitMix64::new(black_box(3)),
         };
         let len = adam
             .save_state(&progress, bytes)

@@ -69,7 +69,7 @@ mod device {
         loop {}
     }
 
-    fn data<const K: usize>(rng: &mut Rng) -> ([[f32; 3]; SAMPLES], [[f32; K]; SAMPLES]) {
+    fn data<const K: usize>(rng: &mut SplitMix64) -> ([[f32; 3]; SAMPLES], [[f32; K]; SAMPLES]) {
         let mut x = [[0.0; 3]; SAMPLES];
         let mut t = [[0.0; K]; SAMPLES];
         for (x, t) in x.iter_mut().zip(t.iter_mut()) {
@@ -87,7 +87,7 @@ mod device {
     fn exercise<L, O, E, St, const K: usize>(
         trainer: &mut Trainer<L, O, E, N>,
         store: St,
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> Result<(), Error>
     where
         L: Layer<Scalar = f32, Input = [f32; 3], Output = [f32; K]>,
@@ -111,7 +111,7 @@ mod device {
     }
 
     fn run(flash: &'static mut Flash, flash2: &'static mut Flash) -> Result<(), Error> {
-        let mut rng = Rng::new(black_box(5));
+        let mut rng = SplitMix64::new(black_box(5));
         let clip = |on: bool| on.then_some(1.0);
 
         // A: Frozen, Tanh, Relu, Identity; softmax cross-entropy; Adam in flash.
@@ -177,7 +177,7 @@ mod device {
         let mut scratch = [0u8; LEN];
         let progress = Progress {
             steps: black_box(1),
-            rng: Rng::new(black_box(2)),
+            rng: SplitMix64::new(black_box(2)),
         };
         let mut checkpoints = Checkpoints::new(flash, 0, SLOT as u32)
             .map_err(|_| Error::Storage { what: "geometry" })?;

@@ -51,7 +51,7 @@ mod device {
     }
 
     fn train(trainer: &mut XorTrainer) -> Result<bool, Error> {
-        let mut rng = Rng::new(SEED);
+        let mut rng = SplitMix64::new(SEED);
         trainer.net.init(Init::GlorotUniform, &mut rng);
         trainer
             .optimizer

@@ -20,7 +20,7 @@ const N: usize = 3;
 
 fn main() -> Result<(), Error> {
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(2024));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(2024));
     let mut trainer = Trainer::<Net, (), Mse, N>::new(net, (), Mse);
 
     // Column 0 is the constant 1 that carries the bias.

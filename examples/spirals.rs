@@ -41,7 +41,7 @@ const SCHEDULE: Schedule<f32> = Schedule::cosine(0.01, EPOCHS as u32 - 10, 1e-4)
 const REQUIRED_ACCURACY: f64 = 0.9;
 
 /// Three spirals of `PER_CLASS` points each, with a little noise; one-hot targets.
-fn spirals(rng: &mut Rng) -> (Vec<[f32; 2]>, Vec<[f32; 3]>) {
+fn spirals(rng: &mut SplitMix64) -> (Vec<[f32; 2]>, Vec<[f32; 3]>) {
     let mut x = Vec::new();
     let mut t = Vec::new();
     for class in 0..CLASSES {
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<f64, Box<dyn std::error::Error>> {
-    let mut rng = Rng::new(3);
+    let mut rng = SplitMix64::new(3);
     let (x, t) = spirals(&mut rng);
     // Every fifth sample is held out: 240 train, 60 test.
     let split = |keep: bool| -> (Vec<[f32; 2]>, Vec<[f32; 3]>) {

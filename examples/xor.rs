@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 }
 
 fn train() -> Result<bool, Error> {
-    let mut rng = Rng::new(SEED);
+    let mut rng = SplitMix64::new(SEED);
     let mut net = Net::ZERO;
     net.init(Init::GlorotUniform, &mut rng);
     let sgd = Sgd::new(SgdConfig::new(0.5))?;

@@ -2,7 +2,7 @@
 //! and a heap-free shuffle of their order.
 
 use crate::layer::{InputBatch, OutputBatch};
-use crate::{Error, Layer, Rng};
+use crate::{Error, Layer, SplitMix64};
 
 /// A read-only, indexable set of (input, target) samples.
 ///
@@ -265,8 +265,8 @@ pub fn output_batch_mut<L: Layer, const N: usize>(
 /// # Examples
 ///
 /// ```
-/// use stackprop::{Permutation, Rng};
-/// let p = Permutation::new(10, &mut Rng::new(1));
+/// use stackprop::{Permutation, SplitMix64};
+/// let p = Permutation::new(10, &mut SplitMix64::new(1));
 /// let mut seen = [false; 10];
 /// for i in 0..10 { seen[p.get(i)] = true; }
 /// assert!(seen.iter().all(|&s| s));
@@ -280,7 +280,7 @@ pub struct Permutation {
 
 impl Permutation {
     /// A fresh random order of `0..len`, drawn from `rng`.
-    pub const fn new(len: usize, rng: &mut Rng) -> Self {
+    pub const fn new(len: usize, rng: &mut SplitMix64) -> Self {
         let bits = usize::BITS - len.saturating_sub(1).leading_zeros();
         let half_bits = if bits < 2 { 1 } else { bits.div_ceil(2) };
         let keys = [
@@ -350,7 +350,7 @@ mod tests {
 
     #[test]
     fn permutation_is_a_bijection_for_many_sizes() {
-        let mut rng = Rng::new(5);
+        let mut rng = SplitMix64::new(5);
         for len in [1usize, 2, 3, 4, 5, 7, 8, 9, 31, 64, 100, 1437] {
             let p = Permutation::new(len, &mut rng);
             let mut seen = [false; 1437];
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn permutation_shuffles() {
-        let p = Permutation::new(100, &mut Rng::new(9));
+        let p = Permutation::new(100, &mut SplitMix64::new(9));
         let fixed = (0..100).filter(|&i| p.get(i) == i).count();
         assert!(fixed < 10, "{fixed} fixed points");
         assert_eq!(Permutation::identity(5).get(3), 3);
@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_permutation_of_every_index_stays_in_range() {
-        let p = Permutation::new(usize::MAX, &mut Rng::new(1));
+        let p = Permutation::new(usize::MAX, &mut SplitMix64::new(1));
         for i in [0, 1, usize::MAX / 2, usize::MAX - 1] {
             assert!(p.get(i) < usize::MAX);
         }

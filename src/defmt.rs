@@ -9,8 +9,8 @@ use ::defmt::{Display2Format, Format, Formatter, write};
 use crate::optim::{AdamConfig, Decay, Schedule, SgdConfig};
 use crate::persist::{CheckpointError, Loaded, Progress, RecordError, RecordKind};
 use crate::{
-    EarlyStopping, EpochReport, Error, Evaluation, Footprint, Init, Remainder, Rng, ScalarKind,
-    StepOutcome, WatchdogConfig, WatchdogStats,
+    EarlyStopping, EpochReport, Error, Evaluation, Footprint, Init, Remainder, ScalarKind,
+    SplitMix64, StepOutcome, WatchdogConfig, WatchdogStats,
 };
 
 impl Format for Error {
@@ -188,9 +188,9 @@ impl Format for Progress {
     }
 }
 
-impl Format for Rng {
+impl Format for SplitMix64 {
     fn format(&self, f: Formatter<'_>) {
-        write!(f, "Rng {{ state: {=u64:#x} }}", self.state());
+        write!(f, "SplitMix64 {{ state: {=u64:#x} }}", self.state());
     }
 }
 

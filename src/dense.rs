@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use crate::{Activation, Init, Layer, Rng, Scalar, Tensors, Zero, kernels};
+use crate::{Activation, Init, Layer, Scalar, SplitMix64, Tensors, Zero, kernels};
 
 /// The bias storage of a [`Dense`] layer: `[S; OUT]`, or [`NoBias`] for the seed's form.
 pub trait Bias<S: Scalar, const OUT: usize>: Copy + Zero + core::fmt::Debug + PartialEq {
@@ -311,7 +311,7 @@ where
         }
     }
 
-    fn init(&mut self, init: Init, rng: &mut Rng) {
+    fn init(&mut self, init: Init, rng: &mut SplitMix64) {
         for w in self.w.as_flattened_mut() {
             *w = S::from_f64(init.sample(IN, OUT, rng));
         }
@@ -350,8 +350,8 @@ mod tests {
     fn init_is_deterministic_and_bounded() {
         let mut a = Dense::<4, 6, Identity>::ZERO;
         let mut b = Dense::<4, 6, Identity>::ZERO;
-        a.init(Init::GlorotUniform, &mut Rng::new(7));
-        b.init(Init::GlorotUniform, &mut Rng::new(7));
+        a.init(Init::GlorotUniform, &mut SplitMix64::new(7));
+        b.init(Init::GlorotUniform, &mut SplitMix64::new(7));
         assert_eq!(a, b);
         let bound = (6.0_f32 / 10.0).sqrt();
         assert!(a.w.as_flattened().iter().all(|w| w.abs() <= bound));

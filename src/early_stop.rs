@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn agrees_with_keras_on_noisy_curves() {
-        let mut rng = crate::Rng::new(5);
+        let mut rng = crate::SplitMix64::new(5);
         for run in 0..200 {
             let losses: [f64; 60] =
                 core::array::from_fn(|i| 1.0 / (1.0 + i as f64 * 0.1) + 0.05 * rng.next_f64());

@@ -1,6 +1,6 @@
 //! [`Frozen`] and [`FrozenRef`]: layers whose parameters do not train, for fine-tuning.
 
-use crate::{Init, Layer, Rng};
+use crate::{Init, Layer, SplitMix64};
 
 /// A layer used as a fixed function: it runs forward, but takes no gradient.
 ///
@@ -101,7 +101,7 @@ frozen_layer!(Frozen<L>, {
         self.0.params_mut()
     }
 
-    fn init(&mut self, init: Init, rng: &mut Rng) {
+    fn init(&mut self, init: Init, rng: &mut SplitMix64) {
         self.0.init(init, rng);
     }
 });
@@ -140,7 +140,7 @@ frozen_layer!(FrozenRef<L>, {
         core::iter::empty()
     }
 
-    fn init(&mut self, _init: Init, _rng: &mut Rng) {}
+    fn init(&mut self, _init: Init, _rng: &mut SplitMix64) {}
 });
 
 #[cfg(test)]
@@ -161,7 +161,7 @@ mod tests {
 
     fn nets() -> (Open, Tuned) {
         let mut open = Open::ZERO;
-        open.init(Init::GlorotUniform, &mut Rng::new(3));
+        open.init(Init::GlorotUniform, &mut SplitMix64::new(3));
         (open, (Frozen(open.0), Frozen(open.1), open.2))
     }
 
@@ -221,7 +221,7 @@ mod tests {
         type Owned = (Frozen<Dense<3, 4, Tanh, f64>>, Dense<4, 2, Relu, f64>);
         type Borrowed = (FrozenRef<Dense<3, 4, Tanh, f64>>, Dense<4, 2, Relu, f64>);
         let mut last = Dense::<4, 2, Relu, f64>::ZERO;
-        last.init(Init::GlorotUniform, &mut Rng::new(5));
+        last.init(Init::GlorotUniform, &mut SplitMix64::new(5));
         let sgd = SgdConfig::new(0.5);
         let mut owned = Trainer::<Owned, _, Mse, 2>::new(
             (Frozen(FIRST), last),

@@ -62,9 +62,6 @@ impl SplitMix64 {
     }
 }
 
-/// The generator's former name, kept as an alias of [`SplitMix64`].
-pub type Rng = SplitMix64;
-
 /// How [`Layer::init`](crate::Layer::init) draws weights. Biases start at zero.
 ///
 /// `fan_in` is K^l and `fan_out` is K^(l+1) of the layer.

@@ -8,7 +8,7 @@
 use core::fmt::Debug;
 
 use crate::data::Row;
-use crate::{Init, Rng, Scalar, Tensors, Zero};
+use crate::{Init, Scalar, SplitMix64, Tensors, Zero};
 
 /// A differentiable map from a batch of input rows to a batch of output rows.
 ///
@@ -86,7 +86,7 @@ pub trait Layer {
     fn trainable_mut(&mut self) -> impl Iterator<Item = &mut [Self::Scalar]>;
 
     /// Draws fresh parameters from `rng` with the `init` scheme.
-    fn init(&mut self, init: Init, rng: &mut Rng);
+    fn init(&mut self, init: Init, rng: &mut SplitMix64);
 
     /// Calls `f` once per trainable tensor, in the order of
     /// [`trainable_mut`](Layer::trainable_mut), with three flat slices of equal length:

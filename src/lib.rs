@@ -58,7 +58,7 @@ pub use early_stop::EarlyStopping;
 pub use error::Error;
 pub use frozen::{Frozen, FrozenRef};
 pub use history::LossHistory;
-pub use init::{Init, Rng, SplitMix64};
+pub use init::{Init, SplitMix64};
 pub use layer::{CacheOf, DeltaOf, GradsOf, InputBatch, Layer, OutputBatch};
 pub use loss::{Bce, Huber, Loss, Mse, SoftmaxCrossEntropy};
 pub use memory::Footprint;

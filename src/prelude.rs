@@ -2,7 +2,7 @@
 //!
 //! `Net::ZERO` needs [`Zero`] in scope, `net.init(…)` needs [`Layer`], `Mse.loss(…)`
 //! needs [`Loss`]: one glob import brings them all, and nothing that clashes with
-//! other crates' preludes by accident (the generator is [`SplitMix64`], not `Rng`).
+//! other crates' preludes by accident (the generator is [`SplitMix64`], not a generic `Rng`).
 //!
 //! # Examples
 //!

@@ -3,18 +3,18 @@
 
 use ::rand_core::RngCore;
 
-use crate::Rng;
+use crate::SplitMix64;
 
-impl Rng {
+impl SplitMix64 {
     /// A generator seeded with 64 bits drawn from `source`, e.g. a microcontroller's
     /// hardware RNG, so that every device starts from different weights. Store the
-    /// result's [`state`](Rng::state) (a training-state record does) to repeat the run.
+    /// result's [`state`](SplitMix64::state) (a training-state record does) to repeat the run.
     ///
     /// # Examples
     ///
     /// ```
     /// use rand_core::{RngCore, impls};
-    /// use stackprop::Rng;
+    /// use stackprop::SplitMix64;
     ///
     /// /// Stands in for a HAL's RNG driver, which implements `RngCore` the same way.
     /// struct Counter(u64);
@@ -29,7 +29,7 @@ impl Rng {
     /// }
     ///
     /// let mut hardware = Counter(41);
-    /// assert_eq!(Rng::from_rng_core(&mut hardware), Rng::new(42));
+    /// assert_eq!(SplitMix64::from_rng_core(&mut hardware), SplitMix64::new(42));
     /// ```
     pub fn from_rng_core<R: RngCore + ?Sized>(source: &mut R) -> Self {
         Self::new(source.next_u64())

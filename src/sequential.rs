@@ -44,17 +44,17 @@
 //! Up to 12 layers stay flat, so layer `l` is `net.l` however deep the network is:
 //!
 //! ```
-//! use stackprop::{Dense, GradsOf, Identity, Init, Layer, Relu, Rng, Zero};
+//! use stackprop::{Dense, GradsOf, Identity, Init, Layer, Relu, SplitMix64, Zero};
 //!
 //! type H = Dense<4, 4, Relu>;
 //! type Deep = (Dense<2, 4, Relu>, H, H, H, H, H, H, H, H, H, H, Dense<4, 1, Identity>);
 //! let mut net = Deep::ZERO;
-//! net.init(Init::HeUniform, &mut Rng::new(3));
+//! net.init(Init::HeUniform, &mut SplitMix64::new(3));
 //! assert_ne!(net.11.w, [[0.0]; 4]);
 //! assert_eq!(GradsOf::<Deep>::ZERO.11.b, [0.0]); // buffers too: `grads.11`
 //! ```
 
-use crate::{Init, Layer, Rng};
+use crate::{Init, Layer, SplitMix64};
 
 /// Implements [`Layer`] for a tuple.
 ///
@@ -135,7 +135,7 @@ macro_rules! sequential {
                 self.$i0.trainable_mut()$(.chain(self.$fci.trainable_mut()))+
             }
 
-            fn init(&mut self, init: Init, rng: &mut Rng) {
+            fn init(&mut self, init: Init, rng: &mut SplitMix64) {
                 self.$i0.init(init, rng);
                 $( self.$fci.init(init, rng); )+
             }
@@ -214,7 +214,7 @@ impl<L0: Layer> Layer for (L0,) {
         self.0.trainable_mut()
     }
 
-    fn init(&mut self, init: Init, rng: &mut Rng) {
+    fn init(&mut self, init: Init, rng: &mut SplitMix64) {
         self.0.init(init, rng);
     }
 
@@ -310,8 +310,8 @@ sequential! {
 mod tests {
     use crate::persist::Architecture;
     use crate::{
-        CacheOf, DeltaOf, Dense, GradsOf, Init, Layer, Mse, Rng, Sgd, SgdConfig, Tanh, Tensors,
-        Trainer, WithMomentum, Zero,
+        CacheOf, DeltaOf, Dense, GradsOf, Init, Layer, Mse, Sgd, SgdConfig, SplitMix64, Tanh,
+        Tensors, Trainer, WithMomentum, Zero,
     };
 
     type One = Dense<3, 2, Tanh, f64>;
@@ -320,7 +320,7 @@ mod tests {
     #[test]
     fn one_tuple_is_its_layer() {
         let mut layer = One::ZERO;
-        layer.init(Init::GlorotUniform, &mut Rng::new(4));
+        layer.init(Init::GlorotUniform, &mut SplitMix64::new(4));
         let net = (layer,);
         let x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]];
 
@@ -358,7 +358,7 @@ mod tests {
         type Flat = (H, H, H, H, H, H, H, H, H, H, H, H);
         type Nested = ((H, H, H, H, H, H), (H, H, H, H, H, H));
         let mut flat = Flat::ZERO;
-        flat.init(Init::GlorotUniform, &mut Rng::new(8));
+        flat.init(Init::GlorotUniform, &mut SplitMix64::new(8));
         let nested: Nested = (
             (flat.0, flat.1, flat.2, flat.3, flat.4, flat.5),
             (flat.6, flat.7, flat.8, flat.9, flat.10, flat.11),
@@ -399,7 +399,7 @@ mod tests {
     fn one_tuple_trains_and_persists() {
         type Net = (Dense<2, 1, Tanh, f64>,);
         let mut net = Net::ZERO;
-        net.init(Init::GlorotUniform, &mut Rng::new(2));
+        net.init(Init::GlorotUniform, &mut SplitMix64::new(2));
         let sgd =
             Sgd::<Net, WithMomentum>::new(SgdConfig::new(0.1).with_momentum(0.5)).expect("valid");
         let mut trainer = Trainer::<Net, _, _, 2>::new(net, sgd, Mse);

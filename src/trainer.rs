@@ -6,7 +6,7 @@ use crate::init::{Init, SplitMix64};
 use crate::loss::same_class;
 use crate::scalar::all_finite;
 use crate::{
-    Dataset, Error, Footprint, Layer, Loss, Optimizer, Permutation, Remainder, Rng, Scalar, Zero,
+    Dataset, Error, Footprint, Layer, Loss, Optimizer, Permutation, Remainder, Scalar, Zero,
 };
 
 /// A network, its training buffers, its optimizer and its loss, for batches of `N`.
@@ -30,7 +30,7 @@ use crate::{
 /// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
 ///
 /// let mut net = Net::ZERO;
-/// net.init(Init::GlorotUniform, &mut Rng::new(1));
+/// net.init(Init::GlorotUniform, &mut SplitMix64::new(1));
 /// let sgd = Sgd::<Net>::new(SgdConfig::new(0.5))?;
 /// let mut trainer = Trainer::<_, _, _, 4>::new(net, sgd, Mse);
 ///
@@ -379,7 +379,7 @@ impl<L: Layer, O: Optimizer<L>, E: Loss<L::Scalar>, const N: usize> Trainer<L, O
     pub fn train_epoch<D: Dataset<L::Input, L::Output>>(
         &mut self,
         data: &D,
-        rng: Option<&mut Rng>,
+        rng: Option<&mut SplitMix64>,
         remainder: Remainder,
     ) -> Result<EpochReport<L::Scalar>, Error> {
         let len = data.len();

@@ -166,7 +166,7 @@ pub struct WatchdogStats {
 /// type Opt = Sgd<Net, NoMomentum>;
 ///
 /// let mut net = Net::ZERO;
-/// net.init(Init::GlorotUniform, &mut Rng::new(1));
+/// net.init(Init::GlorotUniform, &mut SplitMix64::new(1));
 /// let mut trainer = Trainer::<_, _, _, 4>::new(net, Opt::new(SgdConfig::new(0.5))?, Mse);
 /// let config = WatchdogConfig { warmup: 4, snapshot_every: 10, patience: 1, ..WatchdogConfig::new() };
 /// let mut watchdog = Watchdog::<f32, _, 8>::new(config, Snapshot::<Net, Opt>::ZERO)?;

@@ -269,7 +269,7 @@ const RECORD: usize = Small::STATE_RECORD_LEN;
 
 fn small_trainer() -> Small {
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(3));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(3));
     Trainer::new(
         net,
         Adam::new(AdamConfig::new(0.05)).unwrap(),
@@ -287,7 +287,7 @@ fn records(count: usize) -> Vec<Vec<u8>> {
             let mut record = vec![0u8; RECORD];
             let progress = Progress {
                 steps: step as u64,
-                rng: Rng::new(step as u64),
+                rng: SplitMix64::new(step as u64),
             };
             trainer.save_state(&progress, &mut record).unwrap();
             record
@@ -609,7 +609,7 @@ fn a_record_for_another_trainer_is_refused_through_the_store() {
     );
     let progress = Progress {
         steps: 0,
-        rng: Rng::new(0),
+        rng: SplitMix64::new(0),
     };
     store.save_state(&sgd, &progress, &mut scratch).unwrap();
     let mut adam = small_trainer();
@@ -676,7 +676,7 @@ where
     let (x, t) = arcs();
     let data = Samples::new(&x, &t).unwrap();
     let start = || {
-        let mut rng = Rng::new(2024);
+        let mut rng = SplitMix64::new(2024);
         let mut net = Arcs::ZERO;
         net.init(Init::GlorotUniform, &mut rng);
         (
@@ -709,7 +709,7 @@ where
                     &start().0,
                     &Progress {
                         steps: 0,
-                        rng: Rng::new(1),
+                        rng: SplitMix64::new(1),
                     },
                     &mut scratch,
                 )
@@ -765,7 +765,7 @@ fn step_by_step_training_resumes_bit_exactly() {
     // Batches drawn with the generator, one step at a time, checkpoint after step k.
     type T = Trainer<Net, Adam<Net>, SoftmaxCrossEntropy, 2>;
     let (x, t) = arcs();
-    let run = |trainer: &mut T, rng: &mut Rng, steps: std::ops::Range<u64>| {
+    let run = |trainer: &mut T, rng: &mut SplitMix64, steps: std::ops::Range<u64>| {
         for _ in steps {
             let i = rng.below(10) as usize;
             let j = rng.below(10) as usize;
@@ -775,10 +775,10 @@ fn step_by_step_training_resumes_bit_exactly() {
                 .unwrap();
         }
     };
-    let (mut reference, mut rng) = (small_trainer(), Rng::new(9));
+    let (mut reference, mut rng) = (small_trainer(), SplitMix64::new(9));
     run(&mut reference, &mut rng, 0..40);
     for k in [0, 1, 17, 39, 40] {
-        let (mut trainer, mut rng) = (small_trainer(), Rng::new(9));
+        let (mut trainer, mut rng) = (small_trainer(), SplitMix64::new(9));
         run(&mut trainer, &mut rng, 0..k);
         let mut record = [0u8; T::STATE_RECORD_LEN];
         trainer
@@ -845,7 +845,7 @@ fn snapshot_power_cuts<const R: usize, const W: usize, const E: usize>(
                 .save_state(
                     &Progress {
                         steps: 0,
-                        rng: Rng::new(0),
+                        rng: SplitMix64::new(0),
                     },
                     &mut record,
                 )

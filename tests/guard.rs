@@ -353,7 +353,7 @@ fn a_loss_limit_gates_the_update() {
 fn without_clipping_the_trajectory_is_bit_for_bit_the_plain_update() {
     type Net = (Dense<2, 3, Tanh, f64>, Dense<3, 1, Identity, f64>);
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(3));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(3));
     let x = [[0.5, -1.0], [1.5, 0.25]];
     let t = [[1.0], [-0.5]];
     let flat = |net: &mut Net| -> Vec<f64> { net.trainable_mut().flatten().map(|p| *p).collect() };

@@ -63,7 +63,7 @@ type Tabled = (
 );
 
 fn inputs<const K: usize>(n: usize, seed: u64) -> Vec<[f32; K]> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64::new(seed);
     (0..n)
         .map(|_| core::array::from_fn(|_| (rng.next_f64() * 4.0 - 1.5) as f32))
         .collect()
@@ -72,7 +72,7 @@ fn inputs<const K: usize>(n: usize, seed: u64) -> Vec<[f32; K]> {
 #[test]
 fn every_activation_quantises_close_to_float() {
     let mut net = Tabled::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(9));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(9));
     for l in [&mut net.0.b[..], &mut net.1.b[..], &mut net.5.b[..]] {
         l.iter_mut()
             .enumerate()
@@ -100,7 +100,7 @@ fn every_activation_quantises_close_to_float() {
 fn f64_networks_quantise_too() {
     type Net64 = (Dense<3, 5, Tanh, f64>, Dense<5, 2, Identity, f64>);
     let mut net = Net64::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(2));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(2));
     let x = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5], [0.25, 0.75, 1.5]];
     let q = quantize(&net, &x).expect("quantises");
     let mut cache = <CacheOf<Net64, 1>>::ZERO;
@@ -118,7 +118,7 @@ fn f64_networks_quantise_too() {
 fn bad_input_is_refused_precisely() {
     type Small = (Dense<2, 3, Relu>, Dense<3, 2, Identity>);
     let mut net = Small::ZERO;
-    net.init(Init::HeUniform, &mut Rng::new(1));
+    net.init(Init::HeUniform, &mut SplitMix64::new(1));
     let none: [[f32; 2]; 0] = [];
     assert_eq!(
         quantize(&net, &none).map(|_| ()),

@@ -13,7 +13,7 @@ type T<O> = Trainer<Net, O, Mse, 2>;
 
 fn net() -> Net {
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(5));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(5));
     net
 }
 
@@ -21,7 +21,7 @@ const X: [[f32; 2]; 2] = [[0.5, -1.0], [0.25, 0.75]];
 const Y: [[f32; 2]; 2] = [[1.0, 0.0], [0.0, 1.0]];
 const PROGRESS: Progress = Progress {
     steps: 7,
-    rng: Rng::new(9),
+    rng: SplitMix64::new(9),
 };
 
 fn state_bits<O: OptimizerState<Net>>(t: &T<O>) -> Vec<u32> {

@@ -47,9 +47,9 @@ fn state_bits<L: Architecture, O: OptimizerState<L>>(o: &O) -> (Vec<u64>, u64) {
 
 fn random_net<L: Layer + Zero>(seed: u64) -> L {
     let mut net = L::ZERO;
-    net.init(Init::HeNormal, &mut Rng::new(seed));
+    net.init(Init::HeNormal, &mut SplitMix64::new(seed));
     // Biases start at zero: give them values too, so they are checked as well.
-    let mut rng = Rng::new(seed ^ 0xB1A5);
+    let mut rng = SplitMix64::new(seed ^ 0xB1A5);
     for p in net.params_mut().flatten() {
         if p.to_f64() == 0.0 {
             *p = L::Scalar::from_f64(rng.next_f64() - 0.5);
@@ -184,7 +184,7 @@ fn a_parameter_record_fits_the_same_network_with_layers_frozen() {
 }
 
 /// Trains a few steps, so the optimizer state is not trivial.
-/// The training-state record of `trainer` with progress `steps` and `Rng::new(seed)`.
+/// The training-state record of `trainer` with progress `steps` and `SplitMix64::new(seed)`.
 fn state_record<L, O, const N: usize>(
     trainer: &Trainer<L, O, Mse, N>,
     steps: u64,
@@ -197,7 +197,7 @@ where
     let mut record = vec![0u8; Trainer::<L, O, Mse, N>::STATE_RECORD_LEN];
     let progress = Progress {
         steps,
-        rng: Rng::new(seed),
+        rng: SplitMix64::new(seed),
     };
     trainer.save_state(&progress, &mut record).unwrap();
     record
@@ -228,7 +228,7 @@ where
     let trainer = trained(random_net::<L>(7), optimizer, 4);
     let progress = Progress {
         steps: 0xDEAD_BEEF_0123,
-        rng: Rng::new(0xFEED_FACE_CAFE_F00D),
+        rng: SplitMix64::new(0xFEED_FACE_CAFE_F00D),
     };
     let mut record = vec![0u8; Trainer::<L, O, Mse, 3>::STATE_RECORD_LEN];
     let len = trainer.save_state(&progress, &mut record).expect("saves");
@@ -280,7 +280,7 @@ fn f32_training_state_round_trips() {
     let mut record = [0u8; T::STATE_RECORD_LEN];
     let progress = Progress {
         steps: 3,
-        rng: Rng::new(11),
+        rng: SplitMix64::new(11),
     };
     trainer.save_state(&progress, &mut record).unwrap();
     let mut resumed = T::ZERO;

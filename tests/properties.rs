@@ -725,7 +725,7 @@ fn sgd_halves_the_loss_on_separable_data() {
             *t = [(side + 1.0) / 2.0];
         }
         let mut net = Net::ZERO;
-        net.init(Init::GlorotUniform, &mut Rng::new(seed));
+        net.init(Init::GlorotUniform, &mut SplitMix64::new(seed));
         let sgd = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.5))?;
         let mut trainer = Trainer::<_, _, _, N>::new(net, sgd, Bce);
         let initial = trainer.loss(&x, &t)?;

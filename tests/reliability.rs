@@ -9,7 +9,7 @@ type One = (Dense<2, 4, Tanh>, Dense<4, 1, Sigmoid>);
 
 fn net<L: Layer + Zero>() -> L {
     let mut net = L::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(11));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(11));
     net
 }
 

@@ -5,8 +5,8 @@
 
 use stackprop::replay::{Chain, Offered, ReplayBuffer};
 use stackprop::{
-    Adam, AdamConfig, Dataset, Dense, Error, Identity, Relu, Remainder, Rng, Samples,
-    SoftmaxCrossEntropy, Trainer, Zero,
+    Adam, AdamConfig, Dataset, Dense, Error, Identity, Relu, Remainder, Samples,
+    SoftmaxCrossEntropy, SplitMix64, Trainer, Zero,
 };
 
 const ONE_HOT_0: [f32; 2] = [1.0, 0.0];
@@ -22,7 +22,7 @@ fn every_sample_seen_is_kept_with_probability_c_over_m() {
     const C: usize = 10;
     const M: usize = 100;
     const TRIALS: usize = 20_000;
-    let mut rng = Rng::new(2026);
+    let mut rng = SplitMix64::new(2026);
     let mut kept = [0u32; M];
     for _ in 0..TRIALS {
         let mut buffer = ReplayBuffer::<C, 1, 2>::new(0.0, 255.0);
@@ -61,7 +61,7 @@ fn every_sample_seen_is_kept_with_probability_c_over_m() {
 #[test]
 fn the_capacity_is_never_exceeded() {
     let mut buffer = ReplayBuffer::<7, 1, 2>::new(0.0, 255.0);
-    let mut rng = Rng::new(1);
+    let mut rng = SplitMix64::new(1);
     let (mut added, mut replaced, mut dropped) = (0, 0, 0);
     for i in 0..1000 {
         match buffer
@@ -93,7 +93,7 @@ fn the_capacity_is_never_exceeded() {
 fn quantisation_moves_an_input_by_at_most_a_half_step() {
     let (lo, hi) = (-2.0_f32, 3.0_f32);
     let half_step = f64::from(hi - lo) / 510.0;
-    let mut rng = Rng::new(9);
+    let mut rng = SplitMix64::new(9);
     let mut worst = 0.0_f64;
     for _ in 0..200 {
         let mut buffer = ReplayBuffer::<1, 16, 3>::new(lo, hi);
@@ -123,7 +123,7 @@ fn quantisation_moves_an_input_by_at_most_a_half_step() {
 #[test]
 fn bad_samples_are_refused_and_change_nothing() {
     let mut buffer = ReplayBuffer::<4, 3, 2>::new(0.0, 1.0);
-    let mut rng = Rng::new(3);
+    let mut rng = SplitMix64::new(3);
     buffer
         .offer(&[0.1_f32, 0.2, 0.3], &ONE_HOT_0, &mut rng)
         .unwrap();
@@ -172,7 +172,7 @@ fn bad_samples_are_refused_and_change_nothing() {
 fn a_saved_buffer_loads_back_and_a_foreign_one_is_refused() {
     type Buffer = ReplayBuffer<5, 3, 4>;
     let mut buffer = Buffer::new(0.0, 2.0);
-    let mut rng = Rng::new(4);
+    let mut rng = SplitMix64::new(4);
     for i in 0..12 {
         let mut t = [0.0_f32; 4];
         t[i % 4] = 1.0;
@@ -237,7 +237,7 @@ fn an_epoch_trains_on_new_and_replayed_samples_together() {
         SoftmaxCrossEntropy,
     );
     trainer.optimizer.set_config(AdamConfig::new(0.01)).unwrap();
-    let mut rng = Rng::new(5);
+    let mut rng = SplitMix64::new(5);
     let mut buffer = ReplayBuffer::<6, 2, 2>::new(0.0, 1.0);
     for i in 0..20 {
         let c = i % 2;

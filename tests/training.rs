@@ -10,7 +10,7 @@ type Plain = Sgd<Net, NoMomentum>;
 
 fn trainer<const N: usize>() -> Trainer<Net, Plain, SoftmaxCrossEntropy, N> {
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(1));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(1));
     let sgd = Plain::new(SgdConfig::new(0.1)).expect("valid");
     Trainer::new(net, sgd, SoftmaxCrossEntropy)
 }
@@ -65,7 +65,7 @@ fn wrap_trains_every_sample_and_fills_the_last_batch() {
     let (x, t) = data();
     let data = recording(&x, &t);
     let report = trainer::<3>()
-        .train_epoch(&data, Some(&mut Rng::new(4)), Remainder::Wrap)
+        .train_epoch(&data, Some(&mut SplitMix64::new(4)), Remainder::Wrap)
         .expect("ok");
     assert_eq!(counts(&report), (3, 9, 0, 2));
     let loaded = data.loaded.into_inner();
@@ -144,7 +144,7 @@ fn shuffled_training_is_deterministic() {
     let data = Samples::new(&x, &t).expect("same lengths");
     let run = || {
         let mut tr = trainer::<3>();
-        let mut rng = Rng::new(99);
+        let mut rng = SplitMix64::new(99);
         for _ in 0..5 {
             tr.train_epoch(&data, Some(&mut rng), Remainder::Wrap)
                 .expect("ok");
@@ -311,7 +311,7 @@ fn adam_counts_steps_and_reset_forgets_them() {
         Adam::<Net>::new(AdamConfig::default()).expect("ok"),
         Mse,
     );
-    tr.net.init(Init::HeNormal, &mut Rng::new(2));
+    tr.net.init(Init::HeNormal, &mut SplitMix64::new(2));
     for _ in 0..3 {
         tr.step(&[[0.5, -0.5]], &[[1.0, 0.0]]).expect("finite");
     }

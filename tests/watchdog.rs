@@ -20,17 +20,17 @@ const LR_BLOWUP_AT: usize = 1500;
 const LR: f32 = 0.05;
 const ADAM_LR: f32 = 0.01;
 
-fn sample(rng: &mut Rng) -> ([f32; 2], [f32; 2]) {
+fn sample(rng: &mut SplitMix64) -> ([f32; 2], [f32; 2]) {
     let corner = rng.below(4);
     let (cx, cy) = [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)][corner as usize];
-    let jitter = |rng: &mut Rng| (rng.next_f64() as f32 - 0.5) * 0.8;
+    let jitter = |rng: &mut SplitMix64| (rng.next_f64() as f32 - 0.5) * 0.8;
     let x = [cx + jitter(rng), cy + jitter(rng)];
     let t = if corner < 2 { [1.0, 0.0] } else { [0.0, 1.0] };
     (x, t)
 }
 
 fn dataset(seed: u64, len: usize) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64::new(seed);
     (0..len).map(|_| sample(&mut rng)).unzip()
 }
 
@@ -48,7 +48,7 @@ enum Poison {
 type Batch = ([[f32; 2]; N], [[f32; 2]; N], Option<Poison>);
 
 fn batches(poisoned: bool) -> Vec<Batch> {
-    let mut rng = Rng::new(2024);
+    let mut rng = SplitMix64::new(2024);
     (0..STEPS)
         .map(|_| {
             let mut x = [[0.0; 2]; N];
@@ -92,7 +92,7 @@ fn trainer() -> Trainer<Net, Opt, SoftmaxCrossEntropy, N> {
 
 fn trainer_with<O>(optimizer: O) -> Trainer<Net, O, SoftmaxCrossEntropy, N> {
     let mut net = Net::ZERO;
-    net.init(Init::HeUniform, &mut Rng::new(7));
+    net.init(Init::HeUniform, &mut SplitMix64::new(7));
     Trainer::new(net, optimizer, SoftmaxCrossEntropy)
 }
 
@@ -470,7 +470,7 @@ const XOR_T: [[f32; 2 - 1]; 4] = [[0.], [1.], [1.], [0.]];
 
 fn converged_xor() -> Trainer<Xor, XorOpt, Mse, 4> {
     let mut net = Xor::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(1));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(1));
     let sgd = XorOpt::new(SgdConfig::new(0.5)).expect("valid");
     let mut trainer = Trainer::new(net, sgd, Mse);
     for _ in 0..3000 {

@@ -92,7 +92,7 @@ mod ours {
         E: Loss<f32>,
     {
         fn new(mut net: L, opt: O, loss: E, x: [L::Input; N], t: [L::Output; N]) -> Self {
-            net.init(Init::HeUniform, &mut Rng::new(1));
+            net.init(Init::HeUniform, &mut SplitMix64::new(1));
             Self {
                 trainer: Box::new(Trainer::new(net, opt, loss)),
                 net0: Box::new(net),
@@ -160,7 +160,7 @@ mod ours {
 
     /// A batch of inputs uniform in [-1, 1) and one-hot targets, as in benches/train_step.rs.
     pub fn random_batch<const IN: usize, const OUT: usize, const N: usize>(
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> (Box<[[f32; IN]; N]>, [[f32; OUT]; N]) {
         let mut x = Box::new([[0.0; IN]; N]);
         let mut t = [[0.0; OUT]; N];
@@ -327,7 +327,7 @@ fn medians(a: &mut dyn Steps, b: &mut dyn Steps) -> (f64, f64) {
 
 fn run() {
     let dev = dfdx::prelude::Cpu::default();
-    let mut rng = stackprop::Rng::new(2);
+    let mut rng = stackprop::SplitMix64::new(2);
     let xor_x = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
     let xor_t = [[0.0], [1.0], [1.0], [0.0]];
     let (sx, st) = ours::random_batch::<16, 4, 16>(&mut rng);

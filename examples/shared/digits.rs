@@ -183,7 +183,7 @@ impl core::fmt::Display for Epoch {
 /// after every epoch. `trainer` is the caller's, so a device can keep it in a `static`.
 /// Returns the last epoch.
 pub fn train(trainer: &mut DigitsTrainer, mut report: impl FnMut(&Epoch)) -> Result<Epoch, Error> {
-    let mut rng = Rng::new(SEED);
+    let mut rng = SplitMix64::new(SEED);
     trainer.net.init(Init::HeUniform, &mut rng);
     let (train, held_out) = (Digits::new(Split::Train), Digits::new(Split::HeldOut));
     let mut last = None;

@@ -85,7 +85,7 @@ pub fn sensor(day: usize) -> Distortion {
 /// The training images in the order they arrive: first the clean images the buffer
 /// starts with, then [`PER_DAY`] a day, each through that day's sensor.
 fn arrival_order() -> Permutation {
-    Permutation::new(Digits::new(Split::Train).len(), &mut Rng::new(SEED))
+    Permutation::new(Digits::new(Split::Train).len(), &mut SplitMix64::new(SEED))
 }
 
 /// The labelled images of one day (day 0: the clean images at deployment).
@@ -182,8 +182,8 @@ pub struct Drift {
     pub replay: Learner,
     /// The reservoir of labelled images.
     pub buffer: Buffer,
-    naive_rng: Rng,
-    replay_rng: Rng,
+    naive_rng: SplitMix64,
+    replay_rng: SplitMix64,
 }
 
 /// Bytes of a checkpoint: the day, two training states and the buffer.
@@ -202,8 +202,8 @@ impl Drift {
         naive: DEPLOYED,
         replay: DEPLOYED,
         buffer: Buffer::new(0.0, 1.0),
-        naive_rng: Rng::new(SEED + 1),
-        replay_rng: Rng::new(SEED + 2),
+        naive_rng: SplitMix64::new(SEED + 1),
+        replay_rng: SplitMix64::new(SEED + 2),
     };
 
     /// Deployment: sets the learning rates and offers the clean images to the buffer.
@@ -328,7 +328,7 @@ fn storage<E>(e: CheckpointError<E>) -> Error {
 fn offer_all<D: Dataset<Image, Class>>(
     buffer: &mut Buffer,
     data: &D,
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
 ) -> Result<(), Error> {
     let (mut x, mut t) = ([0.0; 64], [0.0; 10]);
     for i in 0..data.len() {
@@ -344,7 +344,7 @@ fn offer_all<D: Dataset<Image, Class>>(
 fn watched_steps<D: Dataset<Image, Class>>(
     learner: &mut Learner,
     data: &D,
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
 ) -> Result<(), Error> {
     let config = WatchdogConfig {
         warmup: 2,

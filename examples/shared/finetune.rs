@@ -67,7 +67,7 @@ pub fn finetune(
         .set_config(AdamConfig::new(LEARNING_RATE))?;
     let before = trainer.evaluate(&held_out)?;
     report(0, &before);
-    let mut rng = Rng::new(SEED);
+    let mut rng = SplitMix64::new(SEED);
     let mut after = before;
     for epoch in 1..=EPOCHS {
         trainer.train_epoch(&train, Some(&mut rng), Remainder::Wrap)?;

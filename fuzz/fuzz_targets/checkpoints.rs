@@ -248,7 +248,7 @@ fuzz_target!(|data: &[u8]| {
                 flash.fail_in = None;
                 flash.dead = false;
                 let mut net = Net::ZERO;
-                net.init(Init::GlorotUniform, &mut Rng::new(u64::from(arg)));
+                net.init(Init::GlorotUniform, &mut SplitMix64::new(u64::from(arg)));
                 let sgd = Sgd::<Net, NoMomentum>::new(SgdConfig::new(0.1)).expect("valid");
                 let mut store = FlashSnapshot::<_, RECORD>::new(
                     Checkpoints::new(&mut flash, 0, SLOT).expect("geometry"),

@@ -35,7 +35,7 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let mut rng = Rng::new(1);
+        let mut rng = SplitMix64::new(1);
         let mut net = Net::ZERO;
         net.init(Init::HeNormal, &mut rng);
         let mut adam = AdamTrainer::new(net, Adam::new(AdamConfig::new(0.01)).unwrap(), Mse);

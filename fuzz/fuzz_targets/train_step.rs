@@ -96,7 +96,7 @@ where
 {
     let progress = Progress {
         steps: 3,
-        rng: Rng::new(4),
+        rng: SplitMix64::new(4),
     };
     let mut record = vec![0u8; Trainer::<L, O, E, N>::STATE_RECORD_LEN];
     if let Ok(len) = trainer.save_state(&progress, &mut record) {
@@ -123,7 +123,7 @@ where
 {
     trainer
         .net
-        .init(Init::HeUniform, &mut Rng::new(u64::from(bytes.u8())));
+        .init(Init::HeUniform, &mut SplitMix64::new(u64::from(bytes.u8())));
     // Overwrite some parameters with raw (finite) values, huge ones included.
     for _ in 0..bytes.u8() % 4 {
         let at = usize::from(bytes.u8());
@@ -188,7 +188,7 @@ where
                 let data = Samples::new(&x[..len], &t[..len]).expect("same length");
                 let remainder = [Remainder::Wrap, Remainder::Skip, Remainder::Reject];
                 let remainder = remainder[usize::from(bytes.u8()) % 3];
-                let mut rng = Rng::new(u64::from(bytes.u8()));
+                let mut rng = SplitMix64::new(u64::from(bytes.u8()));
                 let _ = trainer.train_epoch(&data, Some(&mut rng), remainder);
                 let _ = trainer.evaluate(&data);
             }

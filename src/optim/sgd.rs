@@ -164,7 +164,7 @@ impl Velocity for NoMomentum {
 ///
 /// ```
 /// use stackprop::persist::Progress;
-/// use stackprop::{Dense, Mse, Rng, Sgd, SgdConfig, Sigmoid, Tanh, Trainer, WithMomentum, Zero};
+/// use stackprop::{Dense, Mse, SplitMix64, Sgd, SgdConfig, Sigmoid, Tanh, Trainer, WithMomentum, Zero};
 /// type Net = (Dense<2, 8, Tanh>, Dense<8, 1, Sigmoid>);
 ///
 /// let plain = Sgd::<Net>::new(SgdConfig::new(0.5))?; // no buffer: a few bytes
@@ -178,7 +178,7 @@ impl Velocity for NoMomentum {
 /// type Momentum = Trainer<Net, Sgd<Net, WithMomentum>, Mse, 4>;
 /// type Plain = Trainer<Net, Sgd<Net>, Mse, 4>;
 /// let mut record = [0u8; Momentum::STATE_RECORD_LEN];
-/// let progress = Progress { steps: 0, rng: Rng::new(1) };
+/// let progress = Progress { steps: 0, rng: SplitMix64::new(1) };
 /// Momentum::new(Net::ZERO, momentum, Mse).save_state(&progress, &mut record)?;
 /// assert!(Momentum::ZERO.load_state(&record).is_ok());
 /// assert!(Plain::ZERO.load_state(&record).is_err());

@@ -6,7 +6,7 @@
 //! * [`Trainer::save_state`](crate::Trainer::save_state) /
 //!   [`Trainer::load_state`](crate::Trainer::load_state) write and read the whole
 //!   training state: parameters, optimizer state and hyper-parameters, a step count and
-//!   the [`Rng`](crate::Rng) state, so training resumes bit-exactly;
+//!   the [`SplitMix64`](crate::SplitMix64) state, so training resumes bit-exactly;
 //! * [`Checkpoints`] keeps the newest record in two flash slots so that a reset at any
 //!   moment leaves the previous or the new one loadable.
 //!
@@ -51,7 +51,7 @@
 //! | H | 4 | `u32` | optimizer id ([`OptimizerState::ID`]: 0 none, 1 SGD, 2 SGD with momentum, 3 Adam) |
 //! | H + 4 | 8 | `u64` | optimizer counter (Adam's step count k; SGD: 1 once it has stepped) |
 //! | H + 12 | 8 | `u64` | [`Progress::steps`], the caller's step count |
-//! | H + 20 | 8 | `u64` | [`Progress::rng`], the SplitMix64 state ([`Rng::state`](crate::Rng::state)) |
+//! | H + 20 | 8 | `u64` | [`Progress::rng`], the SplitMix64 state ([`SplitMix64::state`](crate::SplitMix64::state)) |
 //! | H + 28 | s·P | floats | the parameters, as in a parameter record |
 //! | H + 28 + s·P | s·Q | floats | the optimizer state, `Q` = [`OptimizerState::STATE_COUNT`] scalars in the order of [`OptimizerState`]'s table |
 //!
@@ -68,7 +68,7 @@
 //! type Net = (Dense<2, 3, Tanh>, Dense<3, 1, Identity>);
 //!
 //! let mut net = Net::ZERO;
-//! net.init(Init::GlorotUniform, &mut Rng::new(5));
+//! net.init(Init::GlorotUniform, &mut SplitMix64::new(5));
 //! let mut record = [0u8; Net::PARAMS_RECORD_LEN];
 //! net.save_params(&mut record)?;
 //! assert_eq!(&record[..4], b"SPRC");

@@ -2,7 +2,7 @@
 //! docs](crate::persist), checked field by field before anything is written.
 
 use crate::persist::{Architecture, Crc32, LayerShape, OptimizerState, RecordError, crc32};
-use crate::{Error, Rng, Scalar, ScalarKind};
+use crate::{Error, Scalar, ScalarKind, SplitMix64};
 
 /// The first four bytes of every record.
 pub const MAGIC: [u8; 4] = *b"SPRC";
@@ -34,8 +34,8 @@ pub enum RecordKind {
 /// # Examples
 ///
 /// ```
-/// use stackprop::{persist::Progress, Rng};
-/// let progress = Progress { steps: 1200, rng: Rng::new(7) };
+/// use stackprop::{persist::Progress, SplitMix64};
+/// let progress = Progress { steps: 1200, rng: SplitMix64::new(7) };
 /// assert_eq!(progress.rng.state(), 7);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct Progress {
     /// A step (or epoch) count of the caller's choosing.
     pub steps: u64,
     /// The generator that shuffles the epochs, with its whole state.
-    pub rng: Rng,
+    pub rng: SplitMix64,
 }
 
 /// The bytes of one scalar in a record: 4 for `f32`, 8 for `f64`.
@@ -430,7 +430,7 @@ pub(crate) fn read_state<L: Architecture, O: OptimizerState<L>>(
     check_crc(bytes)?;
     let counter = r.u64();
     let steps = r.u64();
-    let rng = Rng::new(r.u64());
+    let rng = SplitMix64::new(r.u64());
     let start = r.pos;
     let width = scalar_width::<L::Scalar>();
     let split = start + L::PARAM_COUNT * width;

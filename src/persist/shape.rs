@@ -103,11 +103,11 @@ pub trait Architecture: Layer {
     ///
     /// ```
     /// use stackprop::persist::Architecture;
-    /// use stackprop::{Dense, Identity, Init, Layer, Rng, Tanh, Zero};
+    /// use stackprop::{Dense, Identity, Init, Layer, SplitMix64, Tanh, Zero};
     /// type Net = (Dense<2, 3, Tanh>, Dense<3, 1, Identity>);
     ///
     /// let mut net = Net::ZERO;
-    /// net.init(Init::GlorotUniform, &mut Rng::new(5));
+    /// net.init(Init::GlorotUniform, &mut SplitMix64::new(5));
     /// let mut record = [0u8; Net::PARAMS_RECORD_LEN];
     /// net.save_params(&mut record)?;
     ///
@@ -265,7 +265,7 @@ mod tests {
         static FIRST: Dense<3, 4, Relu> = Dense::new([[0.5; 4]; 3], [0.25; 4]);
         type Tuned = (FrozenRef<Dense<3, 4, Relu>>, Dense<4, 2, Identity>);
         let mut last = Dense::<4, 2, Identity>::ZERO;
-        last.init(crate::Init::GlorotUniform, &mut crate::Rng::new(9));
+        last.init(crate::Init::GlorotUniform, &mut crate::SplitMix64::new(9));
         let tuned: Tuned = (FrozenRef(&FIRST), last);
         assert_eq!(Tuned::LAYER_COUNT, 1);
         assert_eq!(

@@ -5,7 +5,7 @@ use embedded_storage::nor_flash::NorFlash;
 
 use crate::persist::record::{read_state, write_state};
 use crate::persist::{Architecture, CheckpointError, Checkpoints, OptimizerState, Progress};
-use crate::{Error, Rng, SnapshotStore};
+use crate::{Error, SnapshotStore, SplitMix64};
 
 /// A [`SnapshotStore`] that keeps its snapshot as a training-state record in
 /// [`Checkpoints`]: power-loss safe, and still there after a reset (load it with
@@ -68,7 +68,7 @@ use crate::{Error, Rng, SnapshotStore};
 /// let checkpoints = Checkpoints::new(Ram([0xff; 8192]), 0, 4096).expect("fits");
 /// let mut store = FlashSnapshot::<_, { T::STATE_RECORD_LEN }>::new(checkpoints);
 /// let mut net = Net::ZERO;
-/// net.init(Init::GlorotUniform, &mut Rng::new(1));
+/// net.init(Init::GlorotUniform, &mut SplitMix64::new(1));
 /// let mut sgd = Sgd::<Net>::new(SgdConfig::new(0.1))?;
 /// store.save(&net, &sgd)?;
 ///
@@ -154,7 +154,7 @@ where
         }
         let progress = Progress {
             steps: 0,
-            rng: Rng::new(0),
+            rng: SplitMix64::new(0),
         };
         let len = write_state(net, optimizer, &progress, &mut self.staging)?;
         let record = self.staging.get(..len).unwrap_or_default();

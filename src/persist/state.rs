@@ -98,7 +98,7 @@ impl<L: Architecture, O: OptimizerState<L>, E, const N: usize> Trainer<L, O, E, 
     /// type T = Trainer<Net, Adam<Net>, Mse, 4>;
     ///
     /// let mut net = Net::ZERO;
-    /// let mut rng = Rng::new(1);
+    /// let mut rng = SplitMix64::new(1);
     /// net.init(Init::GlorotUniform, &mut rng);
     /// let mut trainer = T::new(net, Adam::new(AdamConfig::new(0.01))?, Mse);
     /// trainer.step(&[[0., 1.]; 4], &[[1.]; 4])?;

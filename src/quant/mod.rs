@@ -13,7 +13,7 @@
 //!
 //! type Net = (Dense<4, 8, Relu>, Dense<8, 3, Identity>);
 //! let mut net = Net::ZERO;
-//! net.init(Init::HeUniform, &mut Rng::new(5));
+//! net.init(Init::HeUniform, &mut SplitMix64::new(5));
 //! let x = [[0.1_f32, 0.9, 0.3, 0.0], [0.7, 0.2, 0.5, 1.0], [0.0, 0.0, 1.0, 0.4]];
 //! let q: QNet<(QDense<4, 8>, QDense<8, 3>), 4, 3> = quantize(&net, &x)?;
 //! let logits = q.logits(&x[0])?; // int8

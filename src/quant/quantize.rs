@@ -287,7 +287,7 @@ quantize_tuple!(L0 0;
 ///
 /// type Net = (Dense<2, 8, Relu>, Dense<8, 2, Identity>);
 /// let mut net = Net::ZERO;
-/// net.init(Init::HeUniform, &mut Rng::new(1));
+/// net.init(Init::HeUniform, &mut SplitMix64::new(1));
 /// let x = [[0.0_f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 /// let q = quantize(&net, &x)?;
 /// let class = q.predict(&[1.0_f32, 0.0])?;

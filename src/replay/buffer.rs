@@ -3,7 +3,7 @@
 
 use crate::data::Dataset;
 use crate::error::Error;
-use crate::init::Rng;
+use crate::init::SplitMix64;
 use crate::scalar::Scalar;
 
 /// Quantisation levels of a stored input value: codes `0..=LEVELS`.
@@ -31,12 +31,12 @@ const MAGIC: [u8; 4] = *b"SPRB";
 /// # Examples
 ///
 /// ```
-/// use stackprop::{Dataset, Rng};
+/// use stackprop::{Dataset, SplitMix64};
 /// use stackprop::replay::ReplayBuffer;
 /// // Room for 2 samples of 3 inputs in [0, 1] and 2 classes: 8 bytes of samples.
 /// static EMPTY: ReplayBuffer<2, 3, 2> = ReplayBuffer::new(0.0, 1.0);
 /// let mut buffer = EMPTY;
-/// let mut rng = Rng::new(7);
+/// let mut rng = SplitMix64::new(7);
 /// for i in 0..10 {
 ///     let class = i % 2;
 ///     let t = if class == 0 { [1.0_f32, 0.0] } else { [0.0, 1.0] };
@@ -154,7 +154,7 @@ impl<const C: usize, const K: usize, const L: usize> ReplayBuffer<C, K, L> {
         &mut self,
         x: &[S; K],
         t: &[S; L],
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> Result<Offered, Error> {
         self.check_range()?;
         let (lo, hi) = (f64::from(self.lo), f64::from(self.hi));

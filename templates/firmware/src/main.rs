@@ -14,8 +14,8 @@ use panic_semihosting as _;
 use stackprop::optim::Schedule;
 use stackprop::persist::{CheckpointError, Checkpoints, Progress};
 use stackprop::{
-    Adam, AdamConfig, Dense, Error, Init, Layer, Mse, Remainder, Rng, Samples, Sigmoid, Tanh,
-    Trainer, Zero,
+    Adam, AdamConfig, Dense, Error, Init, Layer, Mse, Remainder, Samples, Sigmoid, SplitMix64,
+    Tanh, Trainer, Zero,
 };
 
 use crate::flash::{OutOfBounds, RamFlash};
@@ -83,7 +83,7 @@ fn run(
 ) -> Result<bool, Failure> {
     // Two slots at offset 0: a reset at any moment leaves the old or the new checkpoint.
     let mut checkpoints = Checkpoints::new(flash, 0, SLOT as u32)?;
-    let mut rng = Rng::new(SEED);
+    let mut rng = SplitMix64::new(SEED);
     trainer
         .optimizer
         .set_config(AdamConfig::new(SCHEDULE.lr(0)?))?;

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
 use stackprop::persist::{Architecture, Progress};
-use stackprop::{Adam, AdamConfig, Rng, SoftmaxCrossEntropy, Trainer, Zero};
+use stackprop::{Adam, AdamConfig, SoftmaxCrossEntropy, SplitMix64, Trainer, Zero};
 
 // Only `Net` is used here; `FLASH` and the statics serve inference from flash.
 #[allow(dead_code)]
@@ -28,7 +28,7 @@ const STEPS: u64 = 200;
 type Tuner = Trainer<mlp::Net, Adam<mlp::Net>, SoftmaxCrossEntropy, N>;
 
 /// Inputs in [-1, 1)^5, labelled by which of three sums is largest.
-fn batch(rng: &mut Rng) -> ([[f32; 5]; N], [[f32; 3]; N]) {
+fn batch(rng: &mut SplitMix64) -> ([[f32; 5]; N], [[f32; 3]; N]) {
     let x: [[f32; 5]; N] =
         core::array::from_fn(|_| core::array::from_fn(|_| (rng.next_f64() * 2.0 - 1.0) as f32));
     let t = core::array::from_fn(|i| {
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     net.load_params(&std::fs::read(record)?)
         .map_err(|e| format!("{record}: {e}"))?;
 
-    let mut rng = Rng::new(10);
+    let mut rng = SplitMix64::new(10);
     let (x, t) = batch(&mut rng);
     let mut trainer = Tuner::new(net, Adam::new(AdamConfig::new(0.01))?, SoftmaxCrossEntropy);
     let before = trainer.loss(&x, &t)?;

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use stackprop::persist::{Architecture, Progress};
 use stackprop::{
-    Adam, AdamConfig, Dense, FrozenRef, Identity, Layer, Rng, SoftmaxCrossEntropy, Trainer, Zero,
+    Adam, AdamConfig, Dense, FrozenRef, Identity, Layer, SoftmaxCrossEntropy, SplitMix64, Trainer,
+    Zero,
 };
 use stackprop_torch_bridge::net::{Layer as NetLayer, Network, Scalar};
 use stackprop_torch_bridge::spec::Act;
@@ -228,7 +229,7 @@ fn a_fine_tuned_head_is_exported_behind_its_base() {
         .save_state(
             &Progress {
                 steps: 5,
-                rng: Rng::new(1),
+                rng: SplitMix64::new(1),
             },
             &mut bytes,
         )

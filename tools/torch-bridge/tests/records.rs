@@ -3,8 +3,8 @@
 
 use stackprop::persist::{Architecture, Progress};
 use stackprop::{
-    Adam, AdamConfig, Dense, Identity, Init, Layer, LeakyRelu, Mse, NoBias, Relu, Rng, Sgd,
-    SgdConfig, Sigmoid, Silu, Softplus, Tanh, Trainer, WithMomentum, Zero,
+    Adam, AdamConfig, Dense, Identity, Init, Layer, LeakyRelu, Mse, NoBias, Relu, Sgd, SgdConfig,
+    Sigmoid, Silu, Softplus, SplitMix64, Tanh, Trainer, WithMomentum, Zero,
 };
 use stackprop_torch_bridge::net::{Network, Scalar};
 use stackprop_torch_bridge::record;
@@ -13,7 +13,7 @@ use stackprop_torch_bridge::record;
 /// bytes agree, and the crate loads the tool's bytes into a fresh network equal to `net`.
 fn same_record<L: Architecture + Zero + PartialEq + core::fmt::Debug>(seed: u64, scalar: Scalar) {
     let mut net = L::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(seed));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(seed));
     let mut bytes = vec![0u8; L::PARAMS_RECORD_LEN];
     net.save_params(&mut bytes).expect("finite");
     let read = record::read(&bytes).expect("a valid record");
@@ -64,7 +64,7 @@ fn training_state_records_are_read_back() {
     type Net = (Dense<3, 4, Tanh>, Dense<4, 2, Identity, f32, NoBias>);
     type T = Trainer<Net, Adam<Net>, Mse, 2>;
     let mut net = Net::ZERO;
-    let mut rng = Rng::new(8);
+    let mut rng = SplitMix64::new(8);
     net.init(Init::GlorotUniform, &mut rng);
     let mut trainer = T::new(net, Adam::new(AdamConfig::new(0.01)).expect("valid"), Mse);
     for _ in 0..3 {
@@ -109,7 +109,7 @@ fn training_state_records_are_read_back() {
 fn damaged_records_are_refused_naming_the_field() {
     type Net = (Dense<2, 3, Tanh>, Dense<3, 1, Identity>);
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(3));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(3));
     let mut good = [0u8; Net::PARAMS_RECORD_LEN];
     net.save_params(&mut good).expect("finite");
     let reason = |bytes: &[u8]| record::read(bytes).expect_err("refused").to_string();
@@ -168,14 +168,14 @@ fn no_byte_change_panics() {
     type Net = (Dense<3, 4, Tanh>, Dense<4, 2, Identity, f32, NoBias>);
     type T = Trainer<Net, Adam<Net>, Mse, 1>;
     let mut net = Net::ZERO;
-    net.init(Init::GlorotUniform, &mut Rng::new(4));
+    net.init(Init::GlorotUniform, &mut SplitMix64::new(4));
     let trainer = T::new(net, Adam::new(AdamConfig::new(0.01)).expect("valid"), Mse);
     let mut good = [0u8; T::STATE_RECORD_LEN];
     trainer
         .save_state(
             &Progress {
                 steps: 0,
-                rng: Rng::new(4),
+                rng: SplitMix64::new(4),
             },
             &mut good,
         )
