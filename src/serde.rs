@@ -228,9 +228,24 @@ mod tests {
 
     #[test]
     fn a_missing_field_is_refused_by_name() {
-        extern crate std;
-        use std::string::ToString;
+        use core::fmt::Write;
+        // The message, written into a fixed buffer: no heap.
+        struct Text([u8; 256], usize);
+        impl Write for Text {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                let end = self.1 + s.len();
+                self.0
+                    .get_mut(self.1..end)
+                    .ok_or(core::fmt::Error)?
+                    .copy_from_slice(s.as_bytes());
+                self.1 = end;
+                Ok(())
+            }
+        }
         let e = serde_json::from_str::<SgdConfig<f32>>(r#"{"lr":0.5}"#).unwrap_err();
-        assert!(e.to_string().contains("momentum"), "{e}");
+        let mut text = Text([0; 256], 0);
+        write!(text, "{e}").unwrap();
+        let message = core::str::from_utf8(&text.0[..text.1]).unwrap();
+        assert!(message.contains("momentum"), "{message}");
     }
 }
